@@ -1,0 +1,3 @@
+"""MagicTunnel: an MCP gateway with smart tool discovery."""
+
+__version__ = "0.1.0"
