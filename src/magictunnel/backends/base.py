@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Protocol
 
 from mcp_types import CallToolResult, TextContent
@@ -34,7 +35,9 @@ def error_result(message: str, **structured: Any) -> CallToolResult:
     )
 
 
-def text_result(text: str, structured: dict[str, Any] | None = None, is_error: bool = False) -> CallToolResult:
+def text_result(
+    text: str, structured: dict[str, Any] | None = None, is_error: bool = False
+) -> CallToolResult:
     return CallToolResult(content=[TextContent(text=text)], structured_content=structured, is_error=is_error)
 
 
@@ -59,3 +62,18 @@ class BackendRegistry:
 
     def types(self) -> set[str]:
         return set(self._backends)
+
+    async def aclose(self) -> None:
+        """Release what backends hold (connection pools); called when the gateway stops."""
+        seen: set[int] = set()
+        for backend in list(self._backends.values()):
+            close = getattr(backend, "aclose", None)
+            if id(backend) in seen or close is None:
+                continue
+            seen.add(id(backend))
+            try:
+                await close()
+            except Exception as exc:
+                logging.getLogger("magictunnel.backends").warning(
+                    "backend %s failed to close: %s", backend.type, exc
+                )

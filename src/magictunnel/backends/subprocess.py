@@ -73,8 +73,11 @@ class SubprocessBackend:
             await proc.wait()
             if isinstance(exc, asyncio.CancelledError):
                 raise
-            return error_result(f"{tool.name}: command timed out after {timeout:g}s and was killed",
-                                exit_code=None, timed_out=True)
+            return error_result(
+                f"{tool.name}: command timed out after {timeout:g}s and was killed",
+                exit_code=None,
+                timed_out=True,
+            )
         out = stdout[:MAX_OUTPUT].decode("utf-8", "replace")
         err = stderr[:MAX_OUTPUT].decode("utf-8", "replace")
         code = proc.returncode

@@ -116,7 +116,9 @@ def normalize_tool(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def parse_tool(entry: Any, where: str, source: str, known_routing: set[str] | None) -> tuple[ToolDef | None, list[str]]:
+def parse_tool(
+    entry: Any, where: str, source: str, known_routing: set[str] | None
+) -> tuple[ToolDef | None, list[str]]:
     if not isinstance(entry, dict):
         return None, [f"{where}: expected a mapping describing a tool, got {type(entry).__name__}"]
     name = entry.get("name")
@@ -138,7 +140,7 @@ def parse_tool(entry: Any, where: str, source: str, known_routing: set[str] | No
         return None, problems
     problems = check_schema(tool.input_schema, f"{label}: inputSchema")
     if tool.input_schema.get("type", "object") != "object":
-        problems.append(f"{label}: inputSchema.type: must be \"object\"")
+        problems.append(f'{label}: inputSchema.type: must be "object"')
     if known_routing is not None and tool.routing.type not in known_routing:
         problems.append(
             f"{label}: routing.type: unknown backend {tool.routing.type!r} "
@@ -199,8 +201,9 @@ def load_capability_file(path: Path, known_routing: set[str] | None = None) -> L
                 where = f"{path}: resources[{idx}]"
                 if isinstance(entry, dict) and ("uri_template" in entry or "uriTemplate" in entry):
                     entry = {("uri_template" if k == "uriTemplate" else k): v for k, v in entry.items()}
-                    _append_model(ResourceTemplateDef, entry, where, source, result.resource_templates,
-                                  result.problems)
+                    _append_model(
+                        ResourceTemplateDef, entry, where, source, result.resource_templates, result.problems
+                    )
                 else:
                     if isinstance(entry, dict) and "mimeType" in entry:
                         entry = {("mime_type" if k == "mimeType" else k): v for k, v in entry.items()}
@@ -208,8 +211,15 @@ def load_capability_file(path: Path, known_routing: set[str] | None = None) -> L
     return result
 
 
-def _load_simple(data: dict[str, Any], key: str, model: type[Any], path: Path, source: str,
-                 out: list[Any], problems: list[str]) -> None:
+def _load_simple(
+    data: dict[str, Any],
+    key: str,
+    model: type[Any],
+    path: Path,
+    source: str,
+    out: list[Any],
+    problems: list[str],
+) -> None:
     entries = data.get(key)
     if entries is None:
         return
@@ -220,8 +230,9 @@ def _load_simple(data: dict[str, Any], key: str, model: type[Any], path: Path, s
         _append_model(model, entry, f"{path}: {key}[{idx}]", source, out, problems)
 
 
-def _append_model(model: type[Any], entry: Any, where: str, source: str, out: list[Any],
-                  problems: list[str]) -> None:
+def _append_model(
+    model: type[Any], entry: Any, where: str, source: str, out: list[Any], problems: list[str]
+) -> None:
     if not isinstance(entry, dict):
         problems.append(f"{where}: expected a mapping")
         return

@@ -91,8 +91,9 @@ class Catalog:
         return [t for t in self.tools.values() if include_hidden or not t.hidden]
 
     # ---- merge ---------------------------------------------------------------------------
-    def _rebuild(self, changed: tuple[str, ...], old: SourceSnapshot | None, new: SourceSnapshot
-                 ) -> CatalogEvent | None:
+    def _rebuild(
+        self, changed: tuple[str, ...], old: SourceSnapshot | None, new: SourceSnapshot
+    ) -> CatalogEvent | None:
         ordered = sorted(self._sources.values(), key=lambda s: s.priority)
         tools: dict[str, ToolDef] = {}
         conflicts: list[str] = []
@@ -122,7 +123,9 @@ class Catalog:
         for snap in ordered:
             for prompt in snap.prompts:
                 if prompt.name in prompts:
-                    conflicts.append(f"prompt {prompt.name!r} from {snap.name} duplicates an earlier one, ignored")
+                    conflicts.append(
+                        f"prompt {prompt.name!r} from {snap.name} duplicates an earlier one, ignored"
+                    )
                     continue
                 prompts[prompt.name] = prompt
             for resource in snap.resources:

@@ -20,8 +20,14 @@ SOURCE_NAME = "files"
 
 
 class FileRegistry:
-    def __init__(self, catalog: Catalog, paths: list[str], known_routing: set[str], base: Path | None = None,
-                 check_routing: object = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        paths: list[str],
+        known_routing: set[str],
+        base: Path | None = None,
+        check_routing: object = None,
+    ) -> None:
         self.catalog = catalog
         self.paths = paths
         self.known_routing = known_routing
@@ -102,8 +108,9 @@ class FileRegistry:
     async def _watch(self, roots: list[Path]) -> None:
         from watchfiles import awatch
 
-        async for changes in awatch(*roots, stop_event=self._stop, debounce=150, step=50,
-                                    recursive=True, force_polling=False):
+        async for changes in awatch(
+            *roots, stop_event=self._stop, debounce=150, step=50, recursive=True, force_polling=False
+        ):
             if any(Path(path).suffix in (".yaml", ".yml") for _, path in changes):
                 try:
                     self.reload()

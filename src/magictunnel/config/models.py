@@ -38,6 +38,7 @@ class ServerConfig(_Section):
     allowed_hosts: list[str] = Field(default_factory=list, description="extra Host values accepted")
     allowed_origins: list[str] = Field(default_factory=list, description="extra Origin values accepted")
     session_idle_timeout: float = Field(default=1800.0, gt=0)
+    list_page_size: int = Field(default=500, ge=1, le=10000)
 
 
 class DeploymentConfig(_Section):

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from magictunnel.core.gateway import Gateway
 
-FEATURES: list[str] = [
-]
+FEATURES: list[str] = []
 
 
 def load_features() -> list[Callable[[Gateway], Any]]:

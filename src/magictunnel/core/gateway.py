@@ -58,8 +58,13 @@ class Gateway:
         self._middlewares: list[tuple[int, Middleware]] = [(STAGE_ORDER["validation"], ArgumentValidation())]
         self.pipeline = Pipeline(self.router, self._ordered())
         self.services = ServiceContainer(self.config.runtime_mode)
-        self.files = FileRegistry(self.catalog, self.config.registry.paths, self.backends.types(),
-                                  base=self.base_dir, check_routing=self._check_routing)
+        self.files = FileRegistry(
+            self.catalog,
+            self.config.registry.paths,
+            self.backends.types(),
+            base=self.base_dir,
+            check_routing=self._check_routing,
+        )
         self.extensions: dict[str, Any] = {}
         self._started = False
         self._register_core_services()
@@ -91,8 +96,10 @@ class Gateway:
         backend = self.backends.get(tool.routing.type)
         if backend is None or not hasattr(backend, "check_config"):
             return []
-        return [f"{tool.source.removeprefix('file:')}: tool {tool.name}: routing.config.{p}"
-                for p in backend.check_config(tool.routing.config)]
+        return [
+            f"{tool.source.removeprefix('file:')}: tool {tool.name}: routing.config.{p}"
+            for p in backend.check_config(tool.routing.config)
+        ]
 
     # ---- tool execution: the one way -----------------------------------------------------
     def resolve_tool(self, name: str) -> ToolDef | None:
@@ -101,13 +108,18 @@ class Gateway:
             return None
         override = self.config.tools.get(name)
         if override is not None:
-            update = {k: v for k, v in override.model_dump(exclude_none=True).items()
-                      if k in ("enabled", "hidden", "description")}
+            update = {
+                k: v
+                for k, v in override.model_dump(exclude_none=True).items()
+                if k in ("enabled", "hidden", "description")
+            }
             if update:
                 tool = tool.model_copy(update=update)
         return tool
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None, ctx: CallContext) -> CallToolResult:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any] | None, ctx: CallContext
+    ) -> CallToolResult:
         tool = self.resolve_tool(name)
         if tool is None:
             raise UnknownToolError(name)
@@ -129,8 +141,14 @@ class Gateway:
                 await self.files.start_watching()
             return self.files
 
-        self.services.add(ServiceSpec("capability_registry", start_registry, self.files.stop_watching,
-                                      description="capability files and hot reload"))
+        self.services.add(
+            ServiceSpec(
+                "capability_registry",
+                start_registry,
+                self.files.stop_watching,
+                description="capability files and hot reload",
+            )
+        )
         for install in load_features():
             install(self)
 
@@ -145,6 +163,7 @@ class Gateway:
         if not self._started:
             return
         await self.services.stop_all()
+        await self.backends.aclose()
         self._started = False
 
     def status(self) -> dict[str, Any]:

@@ -69,7 +69,9 @@ class ServiceContainer:
 
     def add(self, spec: ServiceSpec) -> None:
         self._specs.append(spec)
-        self.status[spec.name] = ServiceStatus(spec.name, optional=spec.optional, description=spec.description)
+        self.status[spec.name] = ServiceStatus(
+            spec.name, optional=spec.optional, description=spec.description
+        )
 
     def get(self, name: str) -> Any:
         status = self.status.get(name)

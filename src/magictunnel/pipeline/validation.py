@@ -9,8 +9,8 @@ from jsonschema import Draft202012Validator
 from mcp_types import CallToolResult
 
 from magictunnel.backends.base import error_result
-from magictunnel.pipeline.context import CallContext, ToolCall
 from magictunnel.pipeline.chain import Next
+from magictunnel.pipeline.context import CallContext, ToolCall
 
 
 @lru_cache(maxsize=4096)
