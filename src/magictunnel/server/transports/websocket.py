@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
-from mcp_types import JSONRPCMessage
+from mcp_types import jsonrpc_message_adapter
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -43,7 +43,7 @@ async def serve_websocket(
                     await _send_error(websocket, None, -32600, "Message too large")
                     continue
                 try:
-                    message = JSONRPCMessage.model_validate_json(text)
+                    message = jsonrpc_message_adapter.validate_json(text, by_name=False)
                 except ValidationError:
                     await _send_error(websocket, _request_id(text), PARSE_ERROR, "Invalid JSON-RPC message")
                     continue
@@ -56,8 +56,9 @@ async def serve_websocket(
     async def writer() -> None:
         try:
             async for session_message in write_reader:
-                data = session_message.message.model_dump(by_alias=True, mode="json", exclude_none=True)
-                await websocket.send_text(json.dumps(data))
+                await websocket.send_text(
+                    session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                )
         except (WebSocketDisconnect, anyio.ClosedResourceError, RuntimeError):
             pass
 

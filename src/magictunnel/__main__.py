@@ -1,0 +1,3 @@
+from magictunnel.cli.main import main
+
+main()
