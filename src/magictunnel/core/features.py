@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from magictunnel.core.gateway import Gateway
 
-FEATURES: list[str] = []
+FEATURES: list[str] = [
+    "magictunnel.storage.feature:install",
+]
 
 
 def load_features() -> list[Callable[[Gateway], Any]]:
