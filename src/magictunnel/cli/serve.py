@@ -55,13 +55,22 @@ def serve(
             ws="websockets-sansio",
         )
     )
-    asyncio.run(_run(server, port_file))
+    asyncio.run(_run(server, gateway, port_file))
 
 
-async def _run(server: object, port_file: str | None) -> None:
+async def _run(server: object, gateway: object, port_file: str | None) -> None:
     import uvicorn
 
-    assert isinstance(server, uvicorn.Server)
+    from magictunnel.core.gateway import Gateway
+    from magictunnel.core.services import ServiceStartError
+
+    assert isinstance(server, uvicorn.Server) and isinstance(gateway, Gateway)
+    try:
+        await gateway.start()  # before binding: a required service failing is reported, not a traceback
+    except ServiceStartError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        await gateway.stop()
+        raise typer.Exit(1) from None
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

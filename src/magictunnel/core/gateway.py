@@ -155,7 +155,11 @@ class Gateway:
     async def start(self) -> None:
         if self._started:
             return
-        await self.services.start_all()
+        try:
+            await self.services.start_all()
+        except Exception:
+            await self.services.stop_all()
+            raise
         self._started = True
         log.info("gateway started in %s mode with %d tools", self.mode.value, len(self.catalog.tools))
 

@@ -1,0 +1,84 @@
+"""Editing capability files updates the catalog and notifies every connected session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.support.gateway import basic_workdir, run_gateway
+from tests.support.ws_client import websocket_client
+
+pytestmark = pytest.mark.anyio
+
+NEW_TOOL = """
+tools:
+  - name: added_tool
+    description: Appeared by hot reload
+    routing: {type: subprocess, config: {command: echo, args: ["added"]}}
+"""
+
+
+async def test_list_changed_reaches_every_transport(tmp_path: Path) -> None:
+    workdir = basic_workdir(tmp_path)
+    notified: dict[str, anyio.Event] = {k: anyio.Event() for k in ("streamable_http", "sse", "websocket")}
+
+    def handler_for(name: str):
+        async def on_message(message: object) -> None:
+            root = getattr(message, "root", message)
+            if getattr(root, "method", None) == "notifications/tools/list_changed":
+                notified[name].set()
+
+        return on_message
+
+    with run_gateway(workdir) as gw:
+        async with (
+            Client(
+                streamable_http_client(gw.mcp_url),
+                mode="legacy",
+                message_handler=handler_for("streamable_http"),
+            ) as http_client,
+            Client(
+                sse_client(f"{gw.base_url}/sse"), mode="legacy", message_handler=handler_for("sse")
+            ) as sse_c,
+            Client(
+                websocket_client(gw.ws_url), mode="legacy", message_handler=handler_for("websocket")
+            ) as ws_c,
+        ):
+            for client in (http_client, sse_c, ws_c):
+                assert "added_tool" not in [t.name for t in (await client.list_tools()).tools]
+            (workdir / "capabilities" / "new.yaml").write_text(NEW_TOOL)
+            with anyio.fail_after(10):
+                for event in notified.values():
+                    await event.wait()
+            for client in (http_client, sse_c, ws_c):
+                assert "added_tool" in [t.name for t in (await client.list_tools()).tools]
+            result = await http_client.call_tool("added_tool", {})
+            assert result.content[0].text.strip() == "added"
+
+            # removing the file removes the tool again
+            for event_name in notified:
+                notified[event_name] = anyio.Event()
+            (workdir / "capabilities" / "new.yaml").unlink()
+            with anyio.fail_after(10):
+                for event in notified.values():
+                    await event.wait()
+            assert "added_tool" not in [t.name for t in (await ws_c.list_tools()).tools]
+
+
+async def test_bad_file_is_reported_and_skipped(tmp_path: Path) -> None:
+    workdir = basic_workdir(tmp_path)
+    (workdir / "capabilities" / "broken.yaml").write_text("tools:\n  - name: 'bad name!'\n    routing: {}\n")
+    with run_gateway(workdir) as gw:
+        async with Client(gw.mcp_url, mode="legacy") as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            assert "echo" in names  # the good file still loaded
+        import httpx
+
+        status = httpx.get(f"{gw.base_url}/api/status").json()
+        problems = status["capability_problems"]
+        assert any("broken.yaml" in p and "tools[0]" in p for p in problems), problems
