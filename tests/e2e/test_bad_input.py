@@ -127,7 +127,8 @@ def test_websocket_bad_origin_refused(gw: RunningGateway) -> None:
 @pytest.mark.anyio
 async def test_other_sessions_unaffected(gw: RunningGateway) -> None:
     async with Client(gw.mcp_url, mode="legacy") as client:
-        httpx.post(gw.mcp_url, headers=HEADERS, content=b"\x00\xff garbage")
+        async with httpx.AsyncClient() as raw:
+            await raw.post(gw.mcp_url, headers=HEADERS, content=b"\x00\xff garbage")
         result = await client.call_tool("echo", {"message": "still fine"})
         assert result.content[0].text.strip() == "still fine"
 

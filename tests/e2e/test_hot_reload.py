@@ -79,6 +79,7 @@ async def test_bad_file_is_reported_and_skipped(tmp_path: Path) -> None:
             assert "echo" in names  # the good file still loaded
         import httpx
 
-        status = httpx.get(f"{gw.base_url}/api/status").json()
+        async with httpx.AsyncClient() as http:
+            status = (await http.get(f"{gw.base_url}/api/status")).json()
         problems = status["capability_problems"]
         assert any("broken.yaml" in p and "tools[0]" in p for p in problems), problems

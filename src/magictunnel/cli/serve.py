@@ -80,7 +80,7 @@ async def _run(server: object, gateway: object, port_file: str | None) -> None:
             host, port = sockets[0].getsockname()[:2]
             err_console.print(f"MagicTunnel listening on http://{host}:{port} (MCP at /mcp)", highlight=False)
             if port_file:
-                Path(port_file).write_text(str(port))
+                await asyncio.to_thread(Path(port_file).write_text, str(port))
     await task
     if not server.started:
         raise typer.Exit(1)
