@@ -1,0 +1,549 @@
+"""One long-lived session with one external MCP server, supervised.
+
+A single supervisor task owns the transport and the SDK `ClientSession` (anyio needs a
+context to be entered and left in the same task): it connects, negotiates the newest era the
+server speaks (`server/discover`, falling back to `initialize`), lists what the server
+offers, then waits until the connection ends or it is told to stop. A crash is followed by
+a restart with exponential backoff. Calls use the live session; they never open one.
+
+Server->client traffic (sampling, elicitation, roots, progress, log messages) is routed back
+to the client whose request caused it: progress by the token the dispatcher stamps on each
+forwarded call, requests and log messages to the in-flight call on this server (the most
+recent one when several are in flight, since stdio carries no correlation for them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from enum import StrEnum
+from typing import Any
+
+import anyio
+import anyio.abc
+import mcp_types as types
+from mcp.client._probe import negotiate_auto
+from mcp.client.session import ClientRequestContext, ClientSession
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from magictunnel.upstream.config import ServerSpec
+from magictunnel.upstream.transports import OversizeMessageError, ProcessInfo, open_transport
+
+log = logging.getLogger("magictunnel.upstream")
+
+CLIENT_INFO = types.Implementation(name="magictunnel", version="0.1.0")
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 30.0  # a connection that lived this long resets the backoff
+UPSTREAM_UNAVAILABLE = -32003
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    STARTING = "starting"
+    READY = "ready"
+    RESTARTING = "restarting"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    DISABLED = "disabled"
+
+
+class Capabilities:
+    """What one server offered at its last listing (SDK wire dicts, camelCase)."""
+
+    def __init__(self) -> None:
+        self.tools: list[dict[str, Any]] = []
+        self.prompts: list[dict[str, Any]] = []
+        self.resources: list[dict[str, Any]] = []
+        self.resource_templates: list[dict[str, Any]] = []
+        self.server_capabilities: dict[str, Any] = {}
+        self.server_info: dict[str, Any] | None = None
+        self.instructions: str | None = None
+        self.listed_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tools": self.tools,
+            "prompts": self.prompts,
+            "resources": self.resources,
+            "resource_templates": self.resource_templates,
+            "server_capabilities": self.server_capabilities,
+            "server_info": self.server_info,
+            "instructions": self.instructions,
+        }
+
+
+class Listener:
+    """What the connection tells its owner (the manager)."""
+
+    async def on_ready(self, conn: UpstreamConnection) -> None: ...
+    async def on_lists_changed(self, conn: UpstreamConnection) -> None: ...
+    async def on_resource_updated(self, conn: UpstreamConnection, uri: str) -> None: ...
+    async def on_down(self, conn: UpstreamConnection) -> None: ...
+
+
+class UpstreamConnection:
+    def __init__(
+        self, spec: ServerSpec, listener: Listener, base_dir: str | None = None, default_timeout: float = 30.0
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.listener = listener
+        self.base_dir = base_dir
+        self.default_timeout = default_timeout
+        self.state = State.PENDING if spec.enabled else State.DISABLED
+        self.error: str | None = None
+        self.protocol_version: str | None = None
+        self.capabilities = Capabilities()
+        self.process = ProcessInfo()
+        self.restarts = 0
+        self.connected_at: float | None = None
+        self.last_ok: float | None = None
+        self.calls = 0
+        self.failures = 0
+        self.malformed = 0
+        self._session: ClientSession | None = None
+        self._ready = anyio.Event()
+        self._stop = anyio.Event()
+        self._wake = anyio.Event()
+        self._down = anyio.Event()
+        self._inflight: dict[int, Any] = {}
+        self._ids = itertools.count(1)
+        self._scope: anyio.CancelScope | None = None
+        self._done = anyio.Event()
+        # handle -> client's log level, for handshake-era upstreams routed by in-flight call
+        self.client_router: Callable[[], Any] | None = None
+
+    # ---- facts ---------------------------------------------------------------------------
+    @property
+    def modern(self) -> bool:
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    @property
+    def ready(self) -> bool:
+        return self.state is State.READY and self._session is not None
+
+    def has(self, capability: str) -> bool:
+        return self.capabilities.server_capabilities.get(capability) is not None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.spec.type,
+            "target": self.spec.describe(),
+            "state": self.state.value,
+            "error": self.error,
+            "protocol_version": self.protocol_version,
+            "pid": self.process.pid if self.spec.type == "stdio" and self.process.alive else None,
+            "restarts": self.restarts,
+            "connected_at": self.connected_at,
+            "last_ok": self.last_ok,
+            "calls": self.calls,
+            "failures": self.failures,
+            "malformed_messages": self.malformed,
+            "in_flight": len(self._inflight),
+            "tools": len(self.capabilities.tools),
+            "prompts": len(self.capabilities.prompts),
+            "resources": len(self.capabilities.resources),
+            "resource_templates": len(self.capabilities.resource_templates),
+            "server_info": self.capabilities.server_info,
+            "stderr_tail": list(self.process.stderr)[-5:] if self.spec.type == "stdio" else [],
+        }
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The supervisor: connect, serve, restart with backoff; returns when stopped."""
+        task_status.started()
+        attempt = 0
+        try:
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                while not self._stop.is_set():
+                    started = time.monotonic()
+                    await self._connect_and_serve()
+                    if self._stop.is_set():
+                        break
+                    if time.monotonic() - started > STABLE_AFTER:
+                        attempt = 0
+                    if not self.spec.restart or self.restarts >= self.spec.max_restarts:
+                        self.state = State.FAILED
+                        self.error = (self.error or "connection ended") + (
+                            "; restart disabled"
+                            if not self.spec.restart
+                            else f"; gave up after {self.restarts} restarts"
+                        )
+                        log.error("upstream %s: %s", self.name, self.error)
+                        await self._wait_for_wake(None)
+                        if self._stop.is_set():
+                            break
+                        attempt = 0
+                        continue
+                    delay = min(BACKOFF_BASE * (2**attempt), BACKOFF_MAX)
+                    attempt += 1
+                    self.restarts += 1
+                    self.state = State.RESTARTING
+                    log.warning(
+                        "upstream %s: restarting in %.1fs (restart %d): %s",
+                        self.name,
+                        delay,
+                        self.restarts,
+                        self.error,
+                    )
+                    await self._wait_for_wake(delay)
+        finally:
+            self.state = State.STOPPED if self._stop.is_set() else self.state
+            self._done.set()
+
+    async def _wait_for_wake(self, delay: float | None) -> None:
+        self._wake = anyio.Event()
+        with anyio.move_on_after(delay if delay is not None else float("inf")):
+            await self._wake.wait()
+
+    def wake(self) -> None:
+        """Retry now (a manual refresh of a failed server)."""
+        self._wake.set()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._down.set()
+        with anyio.move_on_after(timeout):
+            await self._done.wait()
+        if not self._done.is_set() and self._scope is not None:
+            self._scope.cancel()
+            with anyio.move_on_after(5):
+                await self._done.wait()
+
+    async def wait_ready(self, timeout: float) -> bool:
+        with anyio.move_on_after(timeout):
+            await self._ready.wait()
+        return self.ready
+
+    async def _connect_and_serve(self) -> None:
+        self.state = State.STARTING if self.restarts == 0 else State.RESTARTING
+        self._down = anyio.Event()
+        try:
+            async with AsyncExitStack() as stack:
+                read, write = await stack.enter_async_context(
+                    open_transport(self.spec, self.process, self.base_dir)
+                )
+                session = ClientSession(
+                    read_stream=_Watched(read, self),  # type: ignore[arg-type]
+                    write_stream=write,
+                    sampling_callback=self._on_sampling,
+                    elicitation_callback=self._on_elicitation,
+                    list_roots_callback=self._on_roots,
+                    logging_callback=self._on_log,
+                    message_handler=self._on_message,
+                    client_info=CLIENT_INFO,
+                )
+                await stack.enter_async_context(session)
+                with anyio.fail_after(self.spec.startup_timeout):
+                    await negotiate_auto(session)
+                    self.protocol_version = session.protocol_version
+                    await self._list_all(session)
+                self._session = session
+                self.state = State.READY
+                self.error = None
+                self.connected_at = time.time()
+                self.last_ok = time.time()
+                self._ready.set()
+                log.info(
+                    "upstream %s ready (%s, %s): %d tools",
+                    self.name,
+                    self.spec.describe(),
+                    self.protocol_version,
+                    len(self.capabilities.tools),
+                )
+                await self.listener.on_ready(self)
+                await self._down.wait()
+                if not self._stop.is_set():
+                    self.error = self.error or self._exit_reason()
+        except TimeoutError:
+            self.error = f"did not start within {self.spec.startup_timeout:g}s"
+        except MCPError as exc:
+            self.error = f"handshake failed: {exc.error.message}"
+        except (OSError, ValueError) as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            self.error = _describe(exc)
+            log.debug("upstream %s failed", self.name, exc_info=True)
+        finally:
+            self._session = None
+            self._ready = anyio.Event()
+            if not self._stop.is_set():
+                await self.listener.on_down(self)
+        if self.error:
+            tail = "; ".join(list(self.process.stderr)[-3:]) if self.spec.type == "stdio" else ""
+            log.warning("upstream %s down: %s%s", self.name, self.error, f" (stderr: {tail})" if tail else "")
+
+    def _exit_reason(self) -> str:
+        if self.spec.type == "stdio":
+            code = self.process.process.returncode if self.process.process is not None else None
+            return f"process exited with code {code}" if code is not None else "connection closed"
+        return "connection closed"
+
+    def connection_lost(self) -> None:
+        self._down.set()
+
+    # ---- listing -------------------------------------------------------------------------
+    async def _list_all(self, session: ClientSession) -> None:
+        caps = Capabilities()
+        server_caps = session.server_capabilities
+        caps.server_capabilities = (
+            server_caps.model_dump(by_alias=True, mode="json", exclude_none=True) if server_caps else {}
+        )
+        info = session.server_info
+        caps.server_info = info.model_dump(by_alias=True, mode="json", exclude_none=True) if info else None
+        caps.instructions = session.instructions
+        if server_caps is None or server_caps.tools is not None:
+            caps.tools = await self._list(session, "tools/list", "tools")
+        if server_caps is not None and server_caps.prompts is not None:
+            caps.prompts = await self._list(session, "prompts/list", "prompts")
+        if server_caps is not None and server_caps.resources is not None:
+            caps.resources = await self._list(session, "resources/list", "resources")
+            caps.resource_templates = await self._list(
+                session, "resources/templates/list", "resourceTemplates"
+            )
+        caps.listed_at = time.time()
+        self.capabilities = caps
+
+    async def _list(self, session: ClientSession, method: str, key: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(1000):
+            params = {"cursor": cursor} if cursor else None
+            raw = await self.raw_request(method, params, timeout=self.spec.startup_timeout, session=session)
+            page = raw.get(key) or []
+            items.extend(i for i in page if isinstance(i, dict))
+            cursor = raw.get("nextCursor")
+            if not cursor:
+                break
+        return items
+
+    async def refresh_lists(self) -> None:
+        session = self._session
+        if session is None:
+            raise self._unavailable()
+        await self._list_all(session)
+        self.last_ok = time.time()
+
+    # ---- requests ------------------------------------------------------------------------
+    def _unavailable(self) -> MCPError:
+        why = self.error or self.state.value
+        return MCPError(
+            UPSTREAM_UNAVAILABLE,
+            f"MCP server {self.name} is not available ({why})",
+            {"server": self.name, "state": self.state.value},
+        )
+
+    async def raw_request(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None,
+        *,
+        timeout: float | None = None,
+        handle: Any = None,
+        session: ClientSession | None = None,
+        on_progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request on the live session and return the raw result dict.
+
+        Errors name the server: a timeout, a closed connection (crash) or the server's own
+        JSON-RPC error all reach the caller as `MCPError`.
+        """
+        session = session or self._session
+        if session is None:
+            raise self._unavailable()
+        data: dict[str, Any] = {"method": method, "params": dict(params) if params else {}}
+        opts: dict[str, Any] = {"timeout": timeout or self.spec.timeout or self.default_timeout}
+        if on_progress is not None:
+            opts["on_progress"] = on_progress
+        session._stamp(data, opts)  # type: ignore[arg-type]  # era headers/_meta, as send_request does
+        params_out = data.get("params") or None
+        key = next(self._ids)
+        if handle is not None:
+            self._inflight[key] = handle
+        self.calls += 1
+        try:
+            result = await session._dispatcher.send_raw_request(method, params_out, opts)  # type: ignore[arg-type]
+        except MCPError as exc:
+            self.failures += 1
+            code = exc.error.code
+            if code == CONNECTION_CLOSED:
+                self.connection_lost()
+                raise MCPError(
+                    INTERNAL_ERROR,
+                    f"MCP server {self.name} closed the connection during {method} ({self._exit_reason()})",
+                    {"server": self.name},
+                ) from None
+            if code == REQUEST_TIMEOUT:
+                raise MCPError(
+                    REQUEST_TIMEOUT,
+                    f"MCP server {self.name} did not answer {method} within {opts['timeout']:g}s",
+                    {"server": self.name},
+                ) from None
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        self.last_ok = time.time()
+        return result
+
+    async def ping(self, timeout: float = 10.0) -> float:
+        started = time.perf_counter()
+        if self.modern:
+            # 2026-07-28 has no ping; a discover round-trip proves liveness
+            session = self._session
+            if session is None:
+                raise self._unavailable()
+            with anyio.fail_after(timeout):
+                await session.send_discover(self.protocol_version or "")
+        else:
+            await self.raw_request("ping", None, timeout=timeout)
+        self.last_ok = time.time()
+        return (time.perf_counter() - started) * 1000
+
+    # ---- server -> client ----------------------------------------------------------------
+    def current_handle(self) -> Any:
+        """The client whose call is in flight here (the most recent, if several)."""
+        if not self._inflight:
+            return None
+        return next(reversed(self._inflight.values()))
+
+    async def _to_client(self, method: str, params: Any) -> Any:
+        handle = self.current_handle()
+        payload = (
+            params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
+        )
+        if handle is None:
+            return types.ErrorData(
+                code=types.INVALID_REQUEST,
+                message=f"{method}: no client request in flight on {self.name} to route it to",
+            )
+        forward = getattr(handle, "forward_request", None)
+        try:
+            if forward is not None:
+                raw = await forward(method, payload)
+            else:
+                raw = await handle.request(method, payload)
+        except MCPError as exc:
+            return exc.error
+        except Exception as exc:
+            return types.ErrorData(code=INTERNAL_ERROR, message=f"{method} failed: {_describe(exc)}")
+        return raw
+
+    async def _on_sampling(self, ctx: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
+        raw = await self._to_client("sampling/createMessage", params)
+        if isinstance(raw, types.ErrorData):
+            return raw
+        return (
+            types.CreateMessageResult.model_validate(raw)
+            if "content" in raw and not isinstance(raw.get("content"), list)
+            else types.CreateMessageResultWithTools.model_validate(raw)
+        )
+
+    async def _on_elicitation(self, ctx: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
+        raw = await self._to_client("elicitation/create", params)
+        return raw if isinstance(raw, types.ErrorData) else types.ElicitResult.model_validate(raw)
+
+    async def _on_roots(self, ctx: ClientRequestContext) -> Any:
+        raw = await self._to_client("roots/list", None)
+        return raw if isinstance(raw, types.ErrorData) else types.ListRootsResult.model_validate(raw)
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        handle = self.current_handle()
+        payload = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if handle is not None:
+            try:
+                await handle.notify("notifications/message", payload)
+            except Exception as exc:
+                log.debug("upstream %s: log message not delivered: %s", self.name, exc)
+            return
+        log.log(_py_level(params.level), "[%s] %s", self.name, params.data)
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            self.malformed += 1
+            log.warning(
+                "upstream %s: %s",
+                self.name,
+                message if isinstance(message, OversizeMessageError | ValueError) else _describe(message),
+            )
+            return
+        root = getattr(message, "root", message)
+        method = getattr(root, "method", None)
+        if method in (
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+        ):
+            await self.listener.on_lists_changed(self)
+        elif method == "notifications/resources/updated":
+            await self.listener.on_resource_updated(self, str(root.params.uri))
+
+
+class _Watched:
+    """The transport's read stream, noticing its end (a crash, an exit) at once."""
+
+    def __init__(self, inner: Any, conn: UpstreamConnection) -> None:
+        self._inner = inner
+        self._conn = conn
+
+    def __aiter__(self) -> _Watched:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            item = await self._inner.__anext__()
+        except (StopAsyncIteration, anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._conn.connection_lost()
+            raise StopAsyncIteration from None
+        return item
+
+    async def receive(self) -> SessionMessage | Exception:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._conn.connection_lost()
+            raise
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Watched:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._inner.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _py_level(level: str) -> int:
+    return {
+        "debug": 10,
+        "info": 20,
+        "notice": 20,
+        "warning": 30,
+        "error": 40,
+        "critical": 50,
+        "alert": 50,
+        "emergency": 50,
+    }.get(level, 20)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        inner = exc.exceptions[0] if exc.exceptions else exc
+        return _describe(inner)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
