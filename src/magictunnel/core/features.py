@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from magictunnel.core.gateway import Gateway
 
 FEATURES: list[str] = [
+    "magictunnel.upstream:install",
     "magictunnel.storage.feature:install",
 ]
 
