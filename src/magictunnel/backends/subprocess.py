@@ -1,9 +1,23 @@
 """`subprocess` backend: run a command with templated argv, never through a shell.
 
-routing.config: `command` (str), `args` (list), `env` (mapping, values templated),
-`cwd`, `timeout` (seconds), `stdin` (template, optional). The result carries stdout,
-stderr and the exit code; a non-zero exit is an `isError` result. A timeout kills the
-whole process group.
+routing.config:
+
+- `command` (str, required): the program (looked up on PATH) or a path to it.
+- `args` (list): argv entries; each entry may use `{param}`, `{{param}}`, `{list[0]}` or
+  `{obj.key}` and always stays exactly one argument whatever the value contains. An entry
+  that is only a placeholder for a missing argument is dropped; one whose value is a list
+  expands to one argument per item. (Literal braces around a name, as in an inline
+  script's `{x}`, are placeholders too.)
+- `env` (mapping, values templated): added to the gateway's environment.
+- `cwd` (str, templated): relative paths are relative to the directory of the gateway's
+  config file (or the working directory without one); must exist.
+- `timeout` (seconds): when it expires the whole process group is killed (SIGKILL).
+- `stdin` (str template, optional): written to the program's standard input.
+
+The result carries stdout, stderr and the exit code (structuredContent
+`{stdout, stderr, exit_code}`, plus `truncated` when either stream exceeded
+MAX_OUTPUT bytes); a non-zero exit is an `isError` result. When the command exits,
+processes it left running in its process group are killed, so nothing leaks.
 """
 
 from __future__ import annotations
@@ -11,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 from mcp_types import CallToolResult, TextContent
@@ -37,9 +52,25 @@ class SubprocessBackend:
             problems.append("args: expected a list")
         if "env" in config and not isinstance(config["env"], dict):
             problems.append("env: expected a mapping")
-        if "timeout" in config and not isinstance(config["timeout"], int | float):
+        timeout = config.get("timeout")
+        if "timeout" in config and (not isinstance(timeout, int | float) or isinstance(timeout, bool)):
             problems.append("timeout: expected a number of seconds")
+        if "cwd" in config and not isinstance(config["cwd"], str):
+            problems.append("cwd: expected a directory path")
+        if "stdin" in config and not isinstance(config["stdin"], str):
+            problems.append("stdin: expected a string")
         return problems
+
+    def _cwd(self, config: dict[str, Any], arguments: dict[str, Any]) -> str | None:
+        cwd = config.get("cwd")
+        if not cwd:
+            return self.base_dir
+        path = Path(render(str(cwd), arguments)).expanduser()
+        if not path.is_absolute() and self.base_dir:
+            path = Path(self.base_dir) / path
+        if not path.is_dir():
+            raise BackendError(f"working directory does not exist: {path}")
+        return str(path)
 
     async def execute(self, tool: ToolDef, arguments: dict[str, Any], ctx: CallContext) -> CallToolResult:
         config = tool.routing.config
@@ -48,7 +79,7 @@ class SubprocessBackend:
         env = dict(os.environ)
         for key, value in (config.get("env") or {}).items():
             env[str(key)] = render(str(value), arguments)
-        cwd = config.get("cwd") or self.base_dir
+        cwd = self._cwd(config, arguments)
         stdin_data = config.get("stdin")
         timeout = float(config.get("timeout") or 0) or None
         try:
@@ -65,12 +96,19 @@ class SubprocessBackend:
             raise BackendError(f"command not found: {command}") from exc
         except PermissionError as exc:
             raise BackendError(f"command not executable: {command}") from exc
+        except OSError as exc:
+            raise BackendError(f"cannot start {command}: {exc.strerror or exc}") from exc
         payload = render(str(stdin_data), arguments).encode() if stdin_data is not None else None
         try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(payload), timeout)
+            (stdout, out_cut), (stderr, err_cut) = await asyncio.wait_for(
+                _communicate(proc, payload), timeout
+            )
         except (TimeoutError, asyncio.CancelledError) as exc:
             _kill_group(proc)
-            await proc.wait()
+            try:
+                await proc.wait()
+            except asyncio.CancelledError:
+                pass  # cancelled again while reaping: the kill is sent, asyncio reaps the child
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return error_result(
@@ -78,17 +116,70 @@ class SubprocessBackend:
                 exit_code=None,
                 timed_out=True,
             )
-        out = stdout[:MAX_OUTPUT].decode("utf-8", "replace")
-        err = stderr[:MAX_OUTPUT].decode("utf-8", "replace")
+        out = stdout.decode("utf-8", "replace")
+        err = stderr.decode("utf-8", "replace")
         code = proc.returncode
         text = out if out else err
         if code != 0:
             text = f"exit code {code}\n{err or out}".rstrip()
+        structured: dict[str, Any] = {"stdout": out, "stderr": err, "exit_code": code}
+        if out_cut or err_cut:
+            structured["truncated"] = True
+            text += f"\n[output truncated to {MAX_OUTPUT} bytes]"
         return CallToolResult(
             content=[TextContent(text=text)],
-            structured_content={"stdout": out, "stderr": err, "exit_code": code},
+            structured_content=structured,
             is_error=code != 0,
         )
+
+
+async def _read_capped(stream: asyncio.StreamReader | None) -> tuple[bytes, bool]:
+    """Read a stream to its end, keeping at most MAX_OUTPUT bytes (the rest is drained)."""
+    if stream is None:
+        return b"", False
+    buf = bytearray()
+    truncated = False
+    while chunk := await stream.read(65536):
+        room = MAX_OUTPUT - len(buf)
+        if len(chunk) > room:
+            truncated = True
+        if room > 0:
+            buf.extend(chunk[:room])
+    return bytes(buf), truncated
+
+
+async def _feed(proc: asyncio.subprocess.Process, payload: bytes | None) -> None:
+    if proc.stdin is None:
+        return
+    try:
+        if payload:
+            proc.stdin.write(payload)
+            await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the program exited without reading its input
+    finally:
+        proc.stdin.close()
+
+
+async def _communicate(
+    proc: asyncio.subprocess.Process, payload: bytes | None
+) -> tuple[tuple[bytes, bool], tuple[bytes, bool]]:
+    readers = asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr))
+    # Process.wait() also waits for the pipes to close, which processes left behind by the
+    # command may hold open for ever: watch the exit status itself as well
+    exited = asyncio.ensure_future(proc.wait())
+    try:
+        await _feed(proc, payload)
+        while not exited.done() and proc.returncode is None:
+            await asyncio.wait({exited}, timeout=0.1)
+        _kill_group(proc)  # whatever the command left running in its group ends with it
+        out, err = await readers
+        await exited
+    except BaseException:
+        readers.cancel()
+        exited.cancel()
+        raise
+    return out, err
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:

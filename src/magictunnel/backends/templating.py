@@ -1,7 +1,8 @@
 """Parameter substitution into strings: `{param}`, `{{param}}`, `{list[0]}`, `{obj.key}`.
 
 Used for argv entries, URLs, headers and bodies. Substitution never goes through a
-shell: each argv entry stays one argument whatever the value contains.
+shell: each argv entry stays one argument whatever the value contains. `${NAME}`
+(environment-variable syntax) is not a placeholder and is left as it is.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import re
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.\[\]]*)\s*\}\}|\{([A-Za-z_][\w.\[\]]*)\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.\[\]]*)\s*\}\}|(?<!\$)\{([A-Za-z_][\w.\[\]]*)\}")
 _STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]|\.")
 
 _MISSING = object()
