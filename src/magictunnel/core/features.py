@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 FEATURES: list[str] = [
     "magictunnel.upstream:install",
     "magictunnel.storage.feature:install",
+    "magictunnel.auth.feature:install",
 ]
 
 

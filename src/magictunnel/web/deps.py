@@ -55,8 +55,10 @@ def require_admin(operation: str = "admin") -> Callable[[Request], Awaitable[Adm
     """Dependency: an authenticated administrator allowed to perform `operation`."""
 
     async def dependency(request: Request) -> AdminPrincipal:
-        authenticator: AdminAuthenticator = getattr(
-            request.app.state, "admin_authenticator", token_authenticator
+        authenticator: AdminAuthenticator = (
+            getattr(request.app.state, "admin_authenticator", None)
+            or get_gateway(request).extensions.get("admin_authenticator")  # the auth feature's
+            or token_authenticator
         )
         principal = await authenticator(request, operation)
         if principal is None:

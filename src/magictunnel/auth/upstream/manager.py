@@ -1,0 +1,374 @@
+"""Upstream OAuth (published as `gateway.extensions["upstream_oauth"]`).
+
+For the upstream-servers feature:
+    upstream_oauth.auth_for(server, url) -> httpx2.Auth   # SDK OAuthClientProvider over the vault
+    await upstream_oauth.get_token(server) -> str | None  # a valid access token (refreshed if due)
+    upstream_oauth.httpx_auth(server) -> httpx.Auth       # bearer from get_token, refresh on 401
+`auth_for` never opens a browser: when a server needs a sign-in it raises
+`UpstreamLoginRequired` naming the CLI command / dashboard page to use.
+Sign-in: `login_code` (authorization code + PKCE, via CLI or dashboard), `device_login` (RFC 8628).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import httpx2
+from mcp.client.auth import OAuthClientProvider
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
+
+from magictunnel.auth.settings import UpstreamOAuthSettings, UpstreamServerOAuth
+from magictunnel.auth.upstream import grants
+from magictunnel.auth.upstream.discovery import discover
+from magictunnel.auth.upstream.tokens import VAULT_PREFIX, VaultTokenStorage
+
+log = logging.getLogger("magictunnel.auth.upstream_oauth")
+
+DEFAULT_REDIRECT = "http://127.0.0.1:3001/api/auth/upstream-oauth/callback"
+INIT_BODY = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "magictunnel", "version": "0"},
+    },
+}
+
+
+class UpstreamLoginRequired(Exception):
+    def __init__(self, server: str) -> None:
+        super().__init__(
+            f"upstream server {server!r} requires an OAuth sign-in: run "
+            f"`magictunnel auth upstream login {server}` or use the dashboard"
+        )
+        self.server = server
+
+
+class UpstreamOAuth:
+    def __init__(
+        self,
+        vault: Callable[[], Any],
+        settings: UpstreamOAuthSettings,
+        server_url: Callable[[str], str | None] | None = None,
+        notify: Callable[..., Awaitable[Any]] | None = None,
+    ) -> None:
+        self._vault = vault
+        self.settings = settings
+        self._server_url = server_url or (lambda _name: None)
+        self._notify = notify
+        self._pending: dict[str, asyncio.Future[AuthorizationCodeResult]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._refresher: asyncio.Task[None] | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # ---- per-server pieces ---------------------------------------------------------------
+    def server_settings(self, server: str) -> UpstreamServerOAuth:
+        return self.settings.servers.get(server) or UpstreamServerOAuth()
+
+    def storage(self, server: str) -> VaultTokenStorage:
+        cfg = self.server_settings(server)
+        pre = None
+        if cfg.client_id:
+            pre = OAuthClientInformationFull(
+                client_id=cfg.client_id,
+                client_secret=cfg.client_secret,
+                token_endpoint_auth_method=cfg.token_endpoint_auth_method
+                or ("client_secret_basic" if cfg.client_secret else "none"),
+                redirect_uris=None,
+            )
+        return VaultTokenStorage(self._vault(), server, pre)
+
+    def url_of(self, server: str, url: str | None = None) -> str:
+        resolved = url or self._server_url(server)
+        if not resolved:
+            raise ValueError(f"no URL known for upstream server {server!r}")
+        return resolved
+
+    def client_metadata(self, server: str, redirect_uri: str | None = None) -> OAuthClientMetadata:
+        cfg = self.server_settings(server)
+        storage = self.storage(server)
+        method = "client_secret_basic" if cfg.client_secret else "none"
+        return OAuthClientMetadata(
+            client_name=self.settings.client_name,
+            redirect_uris=[redirect_uri or self.settings.redirect_uri or DEFAULT_REDIRECT],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method=cfg.token_endpoint_auth_method
+            or (method if storage.preregistered else "none"),
+            scope=" ".join(cfg.scopes) or None,
+        )
+
+    def provider(
+        self,
+        server: str,
+        url: str | None = None,
+        redirect_handler: Callable[[str], Awaitable[None]] | None = None,
+        callback_handler: Callable[[], Awaitable[AuthorizationCodeResult]] | None = None,
+        redirect_uri: str | None = None,
+    ) -> OAuthClientProvider:
+        return OAuthClientProvider(
+            server_url=self.url_of(server, url),
+            client_metadata=self.client_metadata(server, redirect_uri),
+            storage=self.storage(server),
+            redirect_handler=redirect_handler,
+            callback_handler=callback_handler,
+            client_metadata_url=self.settings.client_metadata_url,
+        )
+
+    def auth_for(self, server: str, url: str | None = None) -> httpx2.Auth:
+        """Auth for the upstream connection; raises UpstreamLoginRequired instead of prompting."""
+
+        async def need_login(_url: str) -> None:
+            if self._notify is not None:
+                with contextlib.suppress(Exception):
+                    await self._notify(
+                        f"upstream server {server} needs sign-in",
+                        f"run `magictunnel auth upstream login {server}`",
+                        "warning",
+                        "upstream",
+                    )
+            raise UpstreamLoginRequired(server)
+
+        async def no_callback() -> AuthorizationCodeResult:
+            raise UpstreamLoginRequired(server)
+
+        return self.provider(server, url, need_login, no_callback)
+
+    def httpx_auth(self, server: str) -> httpx.Auth:
+        return _BearerFromManager(self, server)
+
+    # ---- tokens --------------------------------------------------------------------------
+    def _lock(self, server: str) -> asyncio.Lock:
+        return self._locks.setdefault(server, asyncio.Lock())
+
+    async def get_token(self, server: str, min_valid: float = 30.0) -> str | None:
+        storage = self.storage(server)
+        record = storage.record()
+        tokens = record.get("tokens") or {}
+        if not tokens.get("access_token"):
+            return None
+        expires_at = record.get("expires_at")
+        if expires_at is not None and expires_at - time.time() < min_valid:
+            if not await self.refresh(server):
+                return None
+            tokens = storage.record().get("tokens") or {}
+        return tokens.get("access_token")
+
+    async def refresh(self, server: str) -> bool:
+        async with self._lock(server):
+            storage = self.storage(server)
+            record = storage.record()
+            tokens = record.get("tokens") or {}
+            client_info = record.get("client_info") or (
+                storage.preregistered.model_dump(exclude_none=True) if storage.preregistered else None
+            )
+            if not tokens.get("refresh_token") or not record.get("token_endpoint") or not client_info:
+                return False
+            async with httpx.AsyncClient(timeout=20.0) as client:
+                try:
+                    body = await grants.refresh(
+                        client,
+                        record["token_endpoint"],
+                        client_info,
+                        tokens["refresh_token"],
+                        record.get("resource"),
+                    )
+                except grants.GrantError as exc:
+                    log.warning("refresh for upstream server %s failed: %s", server, exc)
+                    return False
+            self._store_token_response(storage, body)
+            log.info("refreshed OAuth token for upstream server %s", server)
+            return True
+
+    @staticmethod
+    def _store_token_response(storage: VaultTokenStorage, body: dict[str, Any], **extra: Any) -> None:
+        previous = storage.record().get("tokens") or {}
+        tokens = {
+            k: body[k]
+            for k in ("access_token", "token_type", "scope", "refresh_token", "expires_in")
+            if body.get(k) is not None
+        }
+        tokens.setdefault("token_type", "Bearer")
+        if "refresh_token" not in tokens and previous.get("refresh_token"):
+            tokens["refresh_token"] = previous["refresh_token"]
+        expires_at = time.time() + float(body["expires_in"]) if body.get("expires_in") else None
+        storage.update(tokens=tokens, expires_at=expires_at, **extra)
+
+    async def refresh_due(self) -> list[str]:
+        """Refresh every stored token that expires within the margin; returns the servers refreshed."""
+        refreshed = []
+        for name in self._vault().names(VAULT_PREFIX):
+            server = name[len(VAULT_PREFIX) :]
+            record = self.storage(server).record()
+            expires_at = record.get("expires_at")
+            if expires_at is None or expires_at - time.time() > self.settings.refresh_margin_seconds:
+                continue
+            if await self.refresh(server):
+                refreshed.append(server)
+        return refreshed
+
+    def start(self) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(self.settings.refresh_interval_seconds)
+                try:
+                    await self.refresh_due()
+                except Exception as exc:
+                    log.warning("background token refresh: %s", exc)
+
+        self._refresher = asyncio.get_running_loop().create_task(loop(), name="upstream-oauth-refresh")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._refresher, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._refresher = None
+        self._tasks.clear()
+
+    def status(self, server: str) -> dict[str, Any]:
+        return self.storage(server).status()
+
+    def servers(self) -> list[dict[str, Any]]:
+        names = {n[len(VAULT_PREFIX) :] for n in self._vault().names(VAULT_PREFIX)} | set(
+            self.settings.servers
+        )
+        return [self.status(n) for n in sorted(names)]
+
+    def sign_out(self, server: str) -> bool:
+        return self._vault().delete(VAULT_PREFIX + server)
+
+    # ---- sign-in -------------------------------------------------------------------------
+    def _remember_endpoints(self, server: str, provider: OAuthClientProvider) -> None:
+        ctx = provider.context
+        meta = ctx.oauth_metadata
+        fields: dict[str, Any] = {"resource": ctx.get_resource_url()}
+        if meta is not None:
+            fields["token_endpoint"] = str(meta.token_endpoint)
+            fields["issuer"] = str(meta.issuer)
+        self.storage(server).update(**fields)
+
+    async def login_code(
+        self,
+        server: str,
+        url: str | None,
+        redirect_handler: Callable[[str], Awaitable[None]],
+        callback_handler: Callable[[], Awaitable[AuthorizationCodeResult]],
+        redirect_uri: str | None = None,
+    ) -> dict[str, Any]:
+        """Authorization code + PKCE: the handlers show the URL and wait for the redirect."""
+        provider = self.provider(server, url, redirect_handler, callback_handler, redirect_uri)
+        async with httpx2.AsyncClient(auth=provider, timeout=60.0, follow_redirects=False) as client:
+            response = await client.post(
+                self.url_of(server, url),
+                json=INIT_BODY,
+                headers={
+                    "Accept": "application/json, text/event-stream",
+                    "MCP-Protocol-Version": "2025-11-25",
+                },
+            )
+            await response.aclose()
+        self._remember_endpoints(server, provider)
+        status = self.status(server)
+        if not status["signed_in"]:
+            raise grants.GrantError(
+                f"sign-in to {server} did not produce a token (HTTP {response.status_code})"
+            )
+        return status
+
+    async def start_dashboard_login(self, server: str, url: str | None, redirect_uri: str) -> str:
+        """Begin a sign-in driven by the browser; returns the authorization URL to open."""
+        url_future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        state_holder: dict[str, str] = {}
+
+        async def on_redirect(auth_url: str) -> None:
+            state = (parse_qs(urlparse(auth_url).query).get("state") or [""])[0]
+            state_holder["state"] = state
+            self._pending[state] = asyncio.get_running_loop().create_future()
+            url_future.set_result(auth_url)
+
+        async def on_callback() -> AuthorizationCodeResult:
+            return await asyncio.wait_for(self._pending[state_holder["state"]], timeout=600)
+
+        async def run() -> None:
+            try:
+                await self.login_code(server, url, on_redirect, on_callback, redirect_uri)
+            except Exception as exc:
+                if not url_future.done():
+                    url_future.set_exception(exc)
+                log.warning("dashboard sign-in to %s failed: %s", server, exc)
+            finally:
+                self._pending.pop(state_holder.get("state", ""), None)
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"upstream-login-{server}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return await asyncio.wait_for(url_future, timeout=60)
+
+    def complete_dashboard_login(self, code: str, state: str, iss: str | None = None) -> bool:
+        future = self._pending.get(state)
+        if future is None or future.done():
+            return False
+        future.set_result(AuthorizationCodeResult(code=code, state=state, iss=iss))
+        return True
+
+    async def device_login(
+        self,
+        server: str,
+        url: str | None,
+        show: Callable[[dict[str, Any]], Awaitable[None] | None],
+        max_wait: float | None = None,
+    ) -> dict[str, Any]:
+        """RFC 8628 device authorization grant for hosts without a browser."""
+        storage = self.storage(server)
+        cfg = self.server_settings(server)
+        async with httpx.AsyncClient(timeout=20.0) as client:
+            info = await discover(client, self.url_of(server, url))
+            client_info = storage.record().get("client_info") or (
+                storage.preregistered.model_dump(exclude_none=True) if storage.preregistered else None
+            )
+            if client_info is None:
+                endpoint = info.metadata.get("registration_endpoint")
+                if not endpoint:
+                    raise grants.GrantError(
+                        f"{server}: no client_id configured and the authorization server "
+                        "offers no dynamic registration"
+                    )
+                client_info = await grants.register(
+                    client, str(endpoint), self.settings.client_name, [grants.DEVICE_GRANT, "refresh_token"]
+                )
+                storage.update(client_info=client_info)
+            scope = " ".join(cfg.scopes) or info.challenged_scope or (" ".join(info.scopes_supported) or None)
+            body = await grants.device_flow(
+                client, info.metadata, client_info, scope, info.resource, show, max_wait
+            )
+        self._store_token_response(
+            storage, body, token_endpoint=info.token_endpoint, issuer=info.issuer, resource=info.resource
+        )
+        return self.status(server)
+
+
+class _BearerFromManager(httpx.Auth):
+    def __init__(self, manager: UpstreamOAuth, server: str) -> None:
+        self.manager = manager
+        self.server = server
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.manager.get_token(self.server)
+        if token is None:
+            raise UpstreamLoginRequired(self.server)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401 and await self.manager.refresh(self.server):
+            token = await self.manager.get_token(self.server)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request
