@@ -63,9 +63,47 @@ class LoggingConfig(_OpenSection):
     format: Literal["text", "json"] = "text"
 
 
+class AllowlistSettings(_Section):
+    default_action: Literal["allow", "deny"] = "allow"
+
+
+class RbacSettings(_Section):
+    # what a client with no roles (unknown to RBAC, no roles from its credential) may do
+    default_action: Literal["allow", "deny"] = "allow"
+
+
+class AuditSettings(_Section):
+    enabled: bool = True
+    retention_days: float | None = Field(default=90, gt=0)
+    max_entries: int | None = Field(default=None, ge=1)
+    flush_interval: float = Field(default=0.25, gt=0, le=60)
+    fsync: bool = Field(default=False, description="fsync the journal on every entry (power-loss safe)")
+    max_value_chars: int = Field(default=4000, ge=100)
+
+
+class SanitizationSettings(_Section):
+    enabled: bool = True
+    # used when no sanitization policy matches a tool and direction
+    input_action: Literal["redact", "block", "allow"] = "allow"
+    output_action: Literal["redact", "block", "allow"] = "redact"
+    categories: list[str] = Field(default_factory=lambda: ["secret"])
+
+
+class PolicySettings(_Section):
+    default_effect: Literal["allow", "deny"] = "allow"
+    approval_ttl_seconds: float = Field(default=3600, gt=0)
+
+
 class SecurityConfig(_OpenSection):
     enabled: bool = True
     admin_token: str | None = None
+    # how often a running gateway picks up changes made by another process (CLI, second instance)
+    poll_interval: float = Field(default=0.5, gt=0, le=60)
+    allowlist: AllowlistSettings = Field(default_factory=AllowlistSettings)
+    rbac: RbacSettings = Field(default_factory=RbacSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    sanitization: SanitizationSettings = Field(default_factory=SanitizationSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
 
 
 class AuthConfig(_OpenSection):

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from magictunnel.core.gateway import Gateway
 
 FEATURES: list[str] = [
+    "magictunnel.discovery.feature:install",
     "magictunnel.upstream:install",
     "magictunnel.storage.feature:install",
     "magictunnel.auth.feature:install",
+    "magictunnel.security.feature:install",
 ]
 
 

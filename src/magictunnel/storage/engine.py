@@ -75,8 +75,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Storage:
     """Owns the engine. `await start()` creates/migrates the database; `session()` opens a unit of work."""
 
-    def __init__(self, url: URL | str) -> None:
+    def __init__(self, url: URL | str, data_dir: Path | None = None) -> None:
         self.url = url if isinstance(url, URL) else normalize_url(url)
+        # local directory for files next to the database (audit journal, key files, caches)
+        if data_dir is None:
+            data_dir = Path(self.url.database).parent if self.is_sqlite and self.url.database else Path("data")
+        self.data_dir = Path(data_dir)
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._lock = asyncio.Lock()
@@ -86,7 +90,10 @@ class Storage:
     def from_config(cls, config: Any, base_dir: Path | None = None) -> Storage:
         """From a `MagicTunnelConfig` (uses its `storage` section)."""
         section = config.storage
-        return cls(resolve_database_url(section.database_url, section.data_dir, base_dir))
+        data_dir = Path(section.data_dir)
+        if not data_dir.is_absolute():
+            data_dir = (base_dir or Path.cwd()) / data_dir
+        return cls(resolve_database_url(section.database_url, section.data_dir, base_dir), data_dir)
 
     # ---- facts ---------------------------------------------------------------------------
     @property
