@@ -24,6 +24,9 @@ def default_backends(gateway: Gateway) -> BackendRegistry:
 
     registry.register(HttpBackend(http_client, vault))
     registry.register(GraphQLBackend(http_client, vault))
+    from magictunnel.backends.extra import register_extra_backends
+
+    register_extra_backends(registry, http_client, vault, gateway.base_dir)
     return registry
 
 
