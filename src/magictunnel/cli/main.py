@@ -18,6 +18,7 @@ app = typer.Typer(
 SUBCOMMANDS: list[str] = [
     "magictunnel.cli.serve",
     "magictunnel.cli.config_cmd",
+    "magictunnel.cli.generate_cmd",
 ]
 
 
