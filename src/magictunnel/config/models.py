@@ -128,6 +128,17 @@ class ElicitationConfig(_OpenSection):
 class SmartDiscoveryConfig(_OpenSection):
     enabled: bool = True
     default_confidence_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    # embedding cache directory (default <storage.data_dir>/discovery), relative to the config file
+    cache_dir: str | None = None
+    results_cache_ttl: float = Field(default=300.0, ge=0.0)
+    max_candidates: int = Field(default=5, ge=1, le=50)
+    # optional LLM re-ranking / parameter mapping: "none", "sampling" (the client's model) or "http"
+    llm_mode: Literal["none", "sampling", "http"] = "none"
+    llm_provider: Literal["openai", "anthropic", "ollama"] = "openai"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key_env: str | None = None
+    llm_timeout: float = Field(default=20.0, gt=0.0)
 
 
 class VisibilityConfig(_OpenSection):

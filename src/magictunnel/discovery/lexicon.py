@@ -1,0 +1,143 @@
+"""General-language knowledge for the lexical index: stop words, synonym groups, Chinese glosses.
+
+Nothing here names a particular tool or server: these are ordinary English near-synonyms
+for the verbs and nouns tool descriptions use, and common Chinese words with their English
+gloss, so that "find" meets "search" and "天气" meets "weather".
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+STOP_WORDS = frozenset(
+    """a an the and or but if then else of to in on at by for with from into onto about as is are was
+    were be been being am do does did doing have has had having i me my mine we us our you your he she
+    it its they them their this that these those there here what which who whom whose when where why
+    how can could would should will shall may might must please pls just some any all also so very
+    too than not no yes up down out over again let lets like want need would""".split()
+)
+
+# Groups of interchangeable words. A query word pulls in the others of its groups at a reduced weight.
+SYNONYM_GROUPS: list[str] = [
+    "search find look lookup query seek discover locate hunt",
+    "get fetch retrieve obtain pull grab read load download",
+    "list show display enumerate browse view",
+    "create make new generate build add produce compose",
+    "delete remove erase drop destroy purge",
+    "update edit modify change alter set patch",
+    "write save store put record persist",
+    "remember memorize memory note recall",
+    "convert transform turn translate export format",
+    "run execute launch start spin invoke",
+    "stop kill terminate halt end",
+    "image picture photo screenshot png jpg jpeg icon",
+    "chart graph plot visualize visualise diagram",
+    "map location place geocode address coordinates latitude longitude",
+    "route directions navigate travel trip",
+    "stock share ticker equity",
+    "price cost quote value worth trading",
+    "money currency exchange forex rate",
+    "crypto cryptocurrency bitcoin btc ethereum eth coin token",
+    "news headline stories article trending hot",
+    "recipe cook cooking dish food meal eat",
+    "presentation slide slides ppt powerpoint pptx deck",
+    "document docx word",
+    "spreadsheet excel xlsx sheet workbook cell",
+    "table tabular",
+    "paper papers publication preprint arxiv research study",
+    "music song songs audio track",
+    "video videos youtube clip",
+    "transcript subtitle captions",
+    "package library module dependency npm",
+    "repo repository github git",
+    "file files",
+    "directory folder",
+    "web internet online website site webpage page url link",
+    "html markup source",
+    "email mail inbox",
+    "time clock timezone hour",
+    "date day calendar",
+    "weather forecast temperature rain",
+    "calculate compute math arithmetic evaluate",
+    "random shuffle dice roll pick",
+    "weight heavy size bundle",
+    "compare comparison versus vs difference diff",
+    "summary summarize summarise overview",
+    "game games player match",
+    "train railway rail ticket",
+    "flight airline plane",
+    "hotel lodging stay accommodation airbnb",
+    "user profile account",
+    "comment comments reply",
+    "click press tap",
+    "type fill enter input",
+    "navigate goto open visit",
+    "console log logs",
+    "container docker",
+    "password protect encrypt lock",
+    "deprecated abandoned unmaintained obsolete",
+    "trial trials clinical",
+    "gene genes variant mutation",
+    "company business corporate",
+    "income revenue earnings financial financials",
+    "option options puts calls strike",
+    "card cards",
+    "whois domain registrar dns",
+    "sitemap sitemaps",
+    "icon icons",
+    "component components ui",
+    "chess board move",
+    "task tasks todo plan planning step steps",
+    "think thinking reason reasoning",
+    "meeting meet midpoint",
+]
+
+# Common Chinese words and their English gloss (general vocabulary).
+ZH_TO_EN: dict[str, str] = {
+    "搜索": "search", "查询": "search query", "查找": "find search", "检索": "search retrieve",
+    "获取": "get fetch", "列表": "list", "列出": "list", "显示": "show display",
+    "创建": "create", "新建": "create", "生成": "generate create", "删除": "delete", "修改": "update edit",
+    "更新": "update", "保存": "save", "写入": "write", "读取": "read", "打开": "open",
+    "天气": "weather", "预报": "forecast", "温度": "temperature", "时间": "time", "日期": "date",
+    "时区": "timezone", "股票": "stock", "股价": "stock price", "价格": "price", "汇率": "exchange rate",
+    "货币": "currency", "新闻": "news", "资讯": "news", "热搜": "trending hot", "热榜": "trending hot",
+    "热门": "trending hot popular", "排行": "rank ranking", "榜单": "rank list",
+    "菜谱": "recipe", "食谱": "recipe", "做法": "recipe cook", "怎么做": "recipe how", "菜": "dish food",
+    "吃": "eat food", "饭": "meal food", "膳食": "meal", "推荐": "recommend",
+    "火车": "train", "车票": "train ticket", "余票": "ticket", "车站": "station", "列车": "train",
+    "机票": "flight ticket", "航班": "flight", "酒店": "hotel", "地图": "map", "地址": "address",
+    "位置": "location", "路线": "route", "翻译": "translate", "图片": "image picture", "图像": "image",
+    "文件": "file", "目录": "directory folder", "文件夹": "folder directory", "网页": "webpage page",
+    "网站": "website", "链接": "link url", "文档": "document", "表格": "table spreadsheet",
+    "图表": "chart", "演示": "presentation", "幻灯片": "slide presentation", "论文": "paper",
+    "音乐": "music", "歌曲": "song music", "视频": "video", "游戏": "game", "卡牌": "card",
+    "卡片": "card", "效果": "effect", "计算": "calculate", "随机": "random", "用户": "user",
+    "评论": "comment", "文章": "article", "书": "book", "电影": "movie", "代码": "code",
+    "仓库": "repository", "邮件": "email", "密码": "password", "八字": "bazi", "命理": "fortune",
+    "微博": "weibo", "知乎": "zhihu", "抖音": "douyin", "必应": "bing", "百度": "baidu",
+    "维基": "wikipedia", "博物馆": "museum", "艺术": "art", "加密": "encrypt", "比特币": "bitcoin",
+    "币": "coin", "总结": "summary summarize", "摘要": "summary", "分析": "analyze analysis",
+    "下载": "download", "上传": "upload", "转换": "convert", "格式": "format",
+}
+
+
+@lru_cache(maxsize=1)
+def _concept_index() -> dict[str, tuple[str, ...]]:
+    from magictunnel.discovery.text import stem
+
+    index: dict[str, set[str]] = {}
+    for group in SYNONYM_GROUPS:
+        members = {stem(w) for w in group.split()}
+        for member in members:
+            index.setdefault(member, set()).update(members - {member})
+    return {k: tuple(sorted(v)) for k, v in index.items()}
+
+
+def expand_concepts(terms: list[str], weight: float = 0.35) -> dict[str, float]:
+    """Related terms for already-stemmed query terms, each at `weight` (max over sources)."""
+    index = _concept_index()
+    out: dict[str, float] = {}
+    for term in terms:
+        for other in index.get(term, ()):
+            out[other] = max(out.get(other, 0.0), weight)
+    return out

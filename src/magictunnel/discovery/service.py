@@ -1,0 +1,155 @@
+"""The discovery service inside the gateway: keeps the index in step with the catalog, publishes the
+built-in discovery tools, decides tools/list visibility and which tools a client may be offered.
+
+Published as `gateway.extensions["discovery"]`; the MCP server's tools/list calls
+`visible_tools(identity)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from magictunnel.catalog.catalog import CatalogEvent, SourceSnapshot
+from magictunnel.catalog.models import Routing, ToolDef
+from magictunnel.discovery.documents import ToolDoc, doc_from_tool
+from magictunnel.discovery.engine import DiscoveryEngine
+from magictunnel.discovery.index import Hit
+from magictunnel.pipeline.context import Identity
+
+if TYPE_CHECKING:
+    from magictunnel.core.gateway import Gateway
+
+log = logging.getLogger("magictunnel.discovery")
+
+ROUTING_TYPE = "smart_discovery"
+SOURCE_NAME = "builtin:discovery"
+DISCOVER, SEARCH, CALL = "smart_tool_discovery", "search_tools", "call_tool"
+TOOL_NAMES = (DISCOVER, SEARCH, CALL)
+
+
+def data_dir_for(loaded: Any, base_dir: Path | None = None) -> Path:
+    """Where the embedding cache lives: smart_discovery.cache_dir or <storage.data_dir>/discovery."""
+    cfg = loaded.config
+    base = base_dir or (loaded.path.parent if getattr(loaded, "path", None) else Path.cwd())
+    chosen = Path(cfg.smart_discovery.cache_dir) if cfg.smart_discovery.cache_dir else \
+        Path(cfg.storage.data_dir) / "discovery"
+    return chosen if chosen.is_absolute() else base / chosen
+
+
+class DiscoveryService:
+    def __init__(self, gateway: Gateway, engine: DiscoveryEngine | None = None) -> None:
+        self.gateway = gateway
+        self.config = gateway.config.smart_discovery
+        self.engine = engine or DiscoveryEngine(
+            cache_dir=data_dir_for(gateway.loaded, gateway.base_dir),
+            results_ttl=self.config.results_cache_ttl,
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._summary = ""
+
+    # ---- catalog -> index ----------------------------------------------------------------
+    def callable_tools(self) -> list[ToolDef]:
+        """Every enabled tool except the discovery tools themselves, hidden ones included."""
+        tools: list[ToolDef] = []
+        for name in list(self.gateway.catalog.tools):
+            tool = self.gateway.resolve_tool(name)
+            if tool is None or not tool.enabled or tool.routing.type == ROUTING_TYPE:
+                continue
+            tools.append(tool)
+        return tools
+
+    def docs(self) -> list[ToolDoc]:
+        return [doc_from_tool(t) for t in self.callable_tools()]
+
+    async def start(self) -> DiscoveryService:
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self.publish_tools()
+        self._unsubscribe = self.gateway.catalog.subscribe(self._on_change)
+        try:
+            await asyncio.to_thread(self.engine.build, self.docs())
+        finally:
+            if not self._ready.done():
+                self._ready.set_result(None)
+        return self
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    async def ready(self) -> None:
+        if self._ready is not None:
+            await self._ready
+        await self.engine.wait_idle()
+
+    def _on_change(self, event: CatalogEvent) -> None:
+        if not event.tools_changed or set(event.sources) <= {SOURCE_NAME}:
+            return
+        self.engine.invalidate_results()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a change made outside the event loop (start-up code, scripts)
+            self.engine.build(self.docs())
+            self.publish_tools()
+            return
+        self.engine.rebuild_soon(self.docs)
+        loop.call_soon(self.publish_tools)
+
+    # ---- the built-in tools --------------------------------------------------------------
+    def catalog_summary(self) -> str:
+        tools = self.callable_tools()
+        if not tools:
+            return "The catalog is empty right now."
+        groups = Counter(t.server or t.category or t.source.split(":", 1)[0] for t in tools)
+        top = [f"{name} ({count})" for name, count in groups.most_common(12)]
+        more = len(groups) - len(top)
+        return (f"The catalog holds {len(tools)} tools from {len(groups)} sources: {', '.join(top)}"
+                + (f" and {more} more." if more > 0 else "."))
+
+    def publish_tools(self) -> None:
+        from magictunnel.discovery.tooldefs import builtin_tools
+
+        summary = self.catalog_summary()
+        if summary == self._summary and self.gateway.catalog.source(SOURCE_NAME) is not None:
+            return
+        self._summary = summary
+        self.gateway.catalog.set_source(SourceSnapshot(
+            name=SOURCE_NAME,
+            tools=builtin_tools(summary, self.config.default_confidence_threshold,
+                                Routing(type=ROUTING_TYPE)),
+            priority=0,
+        ))
+
+    # ---- who sees what -------------------------------------------------------------------
+    def can_call(self, identity: Identity, tool: ToolDef) -> bool:
+        rbac = self.gateway.extensions.get("rbac")
+        return rbac is None or bool(rbac.can_call(identity, tool))
+
+    def allowed_keys(self, identity: Identity) -> frozenset[str] | None:
+        """Index keys the identity may call; None when no access control is installed."""
+        if self.gateway.extensions.get("rbac") is None:
+            return None
+        return frozenset(t.name for t in self.callable_tools() if self.can_call(identity, t))
+
+    def visible_tools(self, identity: Identity) -> list[ToolDef]:
+        vis = self.gateway.config.visibility
+        if vis.expose != "discovery_only":
+            return [t for t in self.gateway.visible_tools() if t.enabled]
+        pinned = set(vis.always_visible) | set(TOOL_NAMES)
+        out: list[ToolDef] = []
+        for name in self.gateway.catalog.tools:
+            if name in pinned:
+                tool = self.gateway.resolve_tool(name)
+                if tool is not None and tool.enabled:
+                    out.append(tool)
+        return out
+
+    def search(self, query: str, identity: Identity, top_k: int) -> list[Hit]:
+        return self.engine.search(query, top_k=top_k, allowed=self.allowed_keys(identity))

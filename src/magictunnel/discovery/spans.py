@@ -1,0 +1,110 @@
+"""Literal values inside a request: URLs, emails, paths, file names, quoted strings, dates, numbers, key=value.
+
+The parameter mapper turns them into arguments; the ranker replaces them by what they are
+("a URL", "a file") so that a file called `git.log` or a quoted word does not steer the ranking.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+URL = re.compile(r"\b(?:https?|ftp|wss?)://[^\s<>\"'`)\]]+", re.IGNORECASE)
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+KEY_VALUE = re.compile(r"(?<![\w/])([A-Za-z_][\w.-]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
+QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|`([^`]+)`|「([^」]+)」|(?<![\w])'([^']+)'(?![\w])")
+PATH = re.compile(r"(?<![\w:/])(?:~|\.{1,2})?(?:/[\w.@%+-]+)+/?|(?<![\w])[A-Za-z]:\\[^\s\"']+")
+FILENAME = re.compile(r"(?<![\w/.-])[\w-]+(?:\.[\w-]+)*\.([A-Za-z][A-Za-z0-9]{0,5})\b")
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})[日号]")
+SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?(?![\w])")
+
+# File extensions worth keeping as a hint of the kind of file (the name itself is a value).
+_DOMAIN_LIKE = {"com", "org", "net", "io", "dev", "ai", "co", "gov", "edu", "uk", "de", "fr", "cn"}
+
+
+@dataclass(frozen=True)
+class Span:
+    kind: str  # url, email, path, filename, quoted, date, number, kv
+    text: str  # the literal as written
+    value: str  # the value to use as an argument
+    start: int
+    end: int
+    key: str | None = None  # for key=value
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in taken)
+
+
+def find_spans(text: str) -> list[Span]:
+    """Non-overlapping literal spans, in order of appearance."""
+    spans: list[Span] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(kind: str, match: re.Match[str], value: str, key: str | None = None) -> None:
+        where = (match.start(), match.end())
+        if _overlaps(where, taken):
+            return
+        taken.append(where)
+        spans.append(Span(kind, match.group(0), value, where[0], where[1], key))
+
+    for m in URL.finditer(text):
+        add("url", m, m.group(0).rstrip(".,;:!?"))
+    for m in EMAIL.finditer(text):
+        add("email", m, m.group(0))
+    for m in KEY_VALUE.finditer(text):
+        add("kv", m, m.group(2).strip("\"'"), key=m.group(1))
+    for m in QUOTED.finditer(text):
+        value = next(g for g in m.groups() if g is not None)
+        add("quoted", m, value)
+    for m in ISO_DATE.finditer(text):
+        add("date", m, f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")
+    for m in CJK_DATE.finditer(text):
+        add("date", m, f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")
+    for m in SLASH_DATE.finditer(text):
+        add("date", m, f"{int(m.group(3)):04d}-{int(m.group(1)):02d}-{int(m.group(2)):02d}")
+    for m in PATH.finditer(text):
+        if len(m.group(0)) > 1:
+            add("path", m, m.group(0))
+    for m in FILENAME.finditer(text):
+        if m.group(1).lower() not in _DOMAIN_LIKE and not m.group(0)[0].isdigit():
+            add("filename", m, m.group(0))
+    for m in NUMBER.finditer(text):
+        add("number", m, m.group(0))
+    spans.sort(key=lambda s: s.start)
+    return spans
+
+
+_PLACEHOLDER = {
+    "url": " url ",
+    "email": " email address ",
+    "path": " file ",
+    "filename": " file ",
+    "quoted": " ",
+    "date": " date ",
+    "number": " ",
+    "kv": " ",
+}
+
+
+def mask_values(text: str, spans: list[Span] | None = None) -> str:
+    """The request with literal values replaced by their kind (a file keeps its extension)."""
+    spans = find_spans(text) if spans is None else spans
+    if not spans:
+        return text
+    out: list[str] = []
+    pos = 0
+    for span in spans:
+        out.append(text[pos : span.start])
+        placeholder = _PLACEHOLDER[span.kind]
+        if span.kind in ("path", "filename"):
+            ext = span.text.rsplit(".", 1)[-1] if "." in span.text.rsplit("/", 1)[-1] else ""
+            placeholder = f" file {ext} " if ext and ext.isalnum() and len(ext) <= 5 else " file "
+        elif span.kind == "kv" and span.key:
+            placeholder = f" {span.key} "
+        out.append(placeholder)
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,111 @@
+"""Unicode-aware tokenisation for the lexical index.
+
+- NFKC normalisation and case folding;
+- identifiers are split: `get_stock_price`, `getStockPrice`, `fetch-url`, `HTMLToMarkdown`;
+- Latin-script words are stemmed (Snowball English) and English stop words dropped;
+- runs of CJK ideographs / kana / hangul become character unigrams and bigrams, so Chinese text
+  needs no dictionary segmenter;
+- known Chinese words also yield their English concept tokens (see `lexicon.py`), so an English
+  query can match a Chinese description and the other way round.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+from magictunnel.discovery.lexicon import STOP_WORDS, ZH_TO_EN, expand_concepts
+
+_CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STEMMER = snowballstemmer.stemmer("english")
+_ZH_KEYS = sorted(ZH_TO_EN, key=len, reverse=True)
+_ZH_PATTERN = re.compile("|".join(re.escape(k) for k in _ZH_KEYS)) if _ZH_KEYS else None
+
+
+def is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
+        or 0x3400 <= code <= 0x4DBF  # extension A
+        or 0x3040 <= code <= 0x30FF  # hiragana, katakana
+        or 0xAC00 <= code <= 0xD7AF  # hangul syllables
+        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
+        or 0x20000 <= code <= 0x2FA1F  # extensions B+
+    )
+
+
+def split_identifiers(text: str) -> str:
+    """Put spaces at snake_case, kebab-case, dotted and camelCase boundaries."""
+    text = _CAMEL_2.sub(r"\1 \2", text)
+    text = _CAMEL_1.sub(r"\1 \2", text)
+    return text
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    if word.isascii() and word.isalpha() and len(word) > 2:
+        return _STEMMER.stemWord(word)
+    return word
+
+
+def _cjk_tokens(run: str) -> list[str]:
+    tokens = list(run)
+    tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return tokens
+
+
+def _split_cjk(word: str) -> list[tuple[str, bool]]:
+    """Split a word into alternating (segment, is_cjk) runs."""
+    parts: list[tuple[str, bool]] = []
+    current = ""
+    current_cjk = False
+    for ch in word:
+        cjk = is_cjk(ch)
+        if current and cjk != current_cjk:
+            parts.append((current, current_cjk))
+            current = ""
+        current += ch
+        current_cjk = cjk
+    if current:
+        parts.append((current, current_cjk))
+    return parts
+
+
+@lru_cache(maxsize=50_000)
+def tokenize(text: str) -> tuple[str, ...]:
+    """Index terms for `text` (order kept, duplicates kept: term frequency matters)."""
+    if not text:
+        return ()
+    text = split_identifiers(normalise(text))
+    out: list[str] = []
+    for raw in _WORD.findall(text):
+        word = raw.casefold()
+        for segment, cjk in _split_cjk(word):
+            if cjk:
+                out.extend(_cjk_tokens(segment))
+                if _ZH_PATTERN is not None:
+                    for match in _ZH_PATTERN.findall(segment):
+                        out.extend(stem(w) for w in ZH_TO_EN[match].split())
+            elif segment not in STOP_WORDS and not (len(segment) == 1 and segment.isascii()):
+                out.append(stem(segment))
+    return tuple(out)
+
+
+def query_terms(text: str) -> dict[str, float]:
+    """Weighted query terms: the query's own terms at 1.0, concept expansions at a lower weight."""
+    weights: dict[str, float] = {}
+    for term in tokenize(text):
+        weights[term] = weights.get(term, 0.0) + 1.0
+    for term, weight in expand_concepts(list(weights)).items():
+        if term not in weights:
+            weights[term] = weight
+    return weights
