@@ -19,7 +19,7 @@ from magictunnel.generators.openapi import OpenAPIOptions, generate_openapi
 from magictunnel.generators.output import ChangeReport, build_document, dump_yaml, load_existing, write_result
 
 KINDS = ("openapi", "graphql", "grpc")
-_OPTION_CLASSES: dict[str, type[Any]] = {
+OPTION_CLASSES: dict[str, type[Any]] = {
     "openapi": OpenAPIOptions,
     "graphql": GraphQLOptions,
     "grpc": GrpcOptions,
@@ -31,9 +31,9 @@ class OptionsError(ValueError):
 
 
 def make_options(kind: str, options: dict[str, Any] | None) -> Any:
-    if kind not in _OPTION_CLASSES:
+    if kind not in OPTION_CLASSES:
         raise OptionsError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-    cls = _OPTION_CLASSES[kind]
+    cls = OPTION_CLASSES[kind]
     names = {f.name for f in dataclasses.fields(cls)}
     options = dict(options or {})
     unknown = sorted(set(options) - names)

@@ -35,6 +35,7 @@ log = logging.getLogger("magictunnel.web")
 ROUTERS: list[str] = [
     "magictunnel.web.routes_core:router",
     "magictunnel.web.routes_auth:router",
+    "magictunnel.web.routes_generators:router",
 ]
 
 
