@@ -264,6 +264,7 @@ class UpstreamConnection:
                 await self.listener.on_ready(self)
                 await self._down.wait()
                 if not self._stop.is_set():
+                    await self._await_exit(1.0)
                     self.error = self.error or self._exit_reason()
         except TimeoutError:
             self.error = f"did not start within {self.spec.startup_timeout:g}s"
@@ -289,8 +290,20 @@ class UpstreamConnection:
             return f"process exited with code {code}" if code is not None else "connection closed"
         return "connection closed"
 
+    async def _await_exit(self, timeout: float) -> None:
+        """Give a dying child a moment so the error can say how it ended."""
+        proc = self.process.process
+        if self.spec.type != "stdio" or proc is None:
+            return
+        with anyio.move_on_after(timeout):
+            while proc.returncode is None:
+                await anyio.sleep(0.01)
+
     def connection_lost(self) -> None:
         self._down.set()
+        if self.state is State.READY and not self._stop.is_set():
+            self.state = State.RESTARTING
+            self._ready = anyio.Event()
 
     # ---- listing -------------------------------------------------------------------------
     async def _list_all(self, session: ClientSession) -> None:
@@ -378,6 +391,7 @@ class UpstreamConnection:
             code = exc.error.code
             if code == CONNECTION_CLOSED:
                 self.connection_lost()
+                await self._await_exit(0.5)
                 raise MCPError(
                     INTERNAL_ERROR,
                     f"MCP server {self.name} closed the connection during {method} ({self._exit_reason()})",

@@ -1,0 +1,144 @@
+"""Real fixture processes behind a real Gateway: calls, crashes, hangs, misbehaviour, shutdown."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from magictunnel.catalog.catalog import CatalogEvent
+from magictunnel.pipeline.context import CallContext
+from magictunnel.upstream.connection import State
+from tests.upstream.conftest import MISBEHAVING, pid_alive, running_gateway, stdio_server
+
+pytestmark = pytest.mark.anyio
+
+
+def text(result) -> str:
+    return result.content[0].text
+
+
+async def call(gateway, name: str, args: dict | None = None):
+    return await gateway.call_tool(name, args or {}, CallContext())
+
+
+async def test_calls_reuse_one_session_and_send_the_original_name(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, {"fx": stdio_server()}) as gw:
+        tool = gw.catalog.get_tool("fx_add")
+        assert tool is not None and tool.original_name == "add" and tool.server == "fx"
+        assert text(await call(gw, "fx_add", {"a": 2, "b": 40})) == "42"
+        pids = {text(await call(gw, "fx_pid")) for _ in range(5)}
+        assert len(pids) == 1
+        conn = gw.extensions["upstream_manager"].connections["fx"]
+        assert conn.restarts == 0 and str(conn.process.pid) in pids
+        assert conn.protocol_version == "2026-07-28"  # the newest era the fixture speaks
+
+
+async def test_crash_mid_call_names_the_server_then_restarts(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, {"crashy": stdio_server()}) as gw:
+        conn = gw.extensions["upstream_manager"].connections["crashy"]
+        first_pid = conn.process.pid
+        with pytest.raises(MCPError) as info:
+            await call(gw, "crashy_crash")
+        assert "crashy" in info.value.error.message and "code 3" in info.value.error.message
+        assert await conn.wait_ready(20)
+        assert conn.restarts == 1
+        assert text(await call(gw, "crashy_add", {"a": 1, "b": 1})) == "2"
+        assert conn.process.pid != first_pid and not pid_alive(first_pid)
+
+
+async def test_hanging_call_times_out_and_gateway_stays_responsive(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, {"hung": stdio_server(timeout=1)}) as gw:
+        async with anyio.create_task_group() as tg:
+            outcome: dict[str, object] = {}
+
+            async def hang() -> None:
+                try:
+                    outcome["hang"] = await call(gw, "hung_hang")
+                except MCPError as exc:
+                    outcome["hang"] = exc
+
+            tg.start_soon(hang)
+            await anyio.sleep(0.2)
+            # other calls on the same upstream are answered while one hangs
+            assert text(await call(gw, "hung_add", {"a": 3, "b": 4})) == "7"
+        err = outcome["hang"]
+        assert isinstance(err, MCPError) and "hung" in err.error.message and "within" in err.error.message
+        assert text(await call(gw, "hung_echo", {"text": "ok"})) == "ok"
+
+
+async def test_malformed_and_oversize_messages_are_dropped(tmp_path: Path) -> None:
+    servers = {
+        "bad": {
+            "command": sys.executable,
+            "args": [MISBEHAVING, "--noise-on-start"],
+            "max_message_bytes": 1024 * 1024,
+        }
+    }
+    async with running_gateway(tmp_path, servers) as gw:
+        conn = gw.extensions["upstream_manager"].connections["bad"]
+        assert conn.protocol_version == "2025-11-25"  # fell back to initialize
+        assert text(await call(gw, "bad_garbage")) == "still here"
+        with anyio.fail_after(5):
+            while conn.malformed < 4:  # noise at start, two malformed lines, one oversize line
+                await anyio.sleep(0.02)
+        with pytest.raises(MCPError, match="malformed tools/call result from MCP server bad"):
+            await call(gw, "bad_wrong_shape")
+        assert conn.state is State.READY and conn.restarts == 0
+        assert text(await call(gw, "bad_echo")) == "ok"
+
+
+async def test_shutdown_leaves_no_child_processes(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, {"a": stdio_server(), "b": stdio_server()}) as gw:
+        manager = gw.extensions["upstream_manager"]
+        pids = [manager.connections[n].process.pid for n in ("a", "b")]
+        assert all(pid_alive(p) for p in pids)
+        status = {s["name"]: s for s in manager.status()["servers"]}
+        assert status["a"]["pid"] == pids[0]
+    assert not any(pid_alive(p) for p in pids)
+
+
+async def test_servers_start_in_parallel_and_slow_ones_appear_later(tmp_path: Path) -> None:
+    servers = {"fast": stdio_server(), "slow": stdio_server("--startup-delay", "2.5")}
+    async with running_gateway(tmp_path, servers, wait=False) as gw:
+        events: list[CatalogEvent] = []
+        gw.catalog.subscribe(events.append)
+        manager = gw.extensions["upstream_manager"]
+        assert await manager.connections["fast"].wait_ready(20)
+        assert gw.catalog.get_tool("fast_add") is not None
+        assert manager.connections["slow"].state is State.STARTING
+        assert gw.catalog.get_tool("slow_add") is None
+        assert await manager.connections["slow"].wait_ready(30)
+        assert gw.catalog.get_tool("slow_add") is not None
+        assert any(e.tools_changed and "server:slow" in e.sources for e in events)
+
+
+async def test_list_changed_refreshes_the_catalog(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, {"fx": stdio_server()}) as gw:
+        manager = gw.extensions["upstream_manager"]
+        conn = manager.connections["fx"]
+        if conn.modern:
+            # 2026-07-28 servers announce changes on subscriptions/listen only; refresh explicitly
+            await call(gw, "fx_change_tools")
+            await manager.refresh("fx")
+        else:
+            await call(gw, "fx_change_tools")
+        with anyio.fail_after(10):
+            while gw.catalog.get_tool("fx_extra") is None:
+                await anyio.sleep(0.05)
+        assert text(await call(gw, "fx_extra")) == "extra"
+
+
+async def test_unstartable_server_is_reported_not_fatal(tmp_path: Path) -> None:
+    servers = {"ok": stdio_server(), "missing": {"command": "/nonexistent/mcp-server", "restart": False}}
+    async with running_gateway(tmp_path, servers) as gw:
+        manager = gw.extensions["upstream_manager"]
+        status = {s["name"]: s for s in manager.status()["servers"]}
+        assert status["missing"]["state"] == "failed"
+        assert "nonexistent" in status["missing"]["error"]
+        assert text(await call(gw, "ok_echo", {"text": "hi"})) == "hi"
+        assert json.loads(json.dumps(manager.status()))  # status is JSON-serialisable
