@@ -49,6 +49,7 @@ class GatewayServer(Server[Any]):
 
 def build_server(gateway: Gateway, sessions: SessionRegistry) -> GatewayServer:
     handlers = Handlers(gateway, sessions)
+    gateway.extensions["sessions"] = sessions  # features reach connected clients (resource updates)
     with warnings.catch_warnings():
         # logging/setLevel is deprecated in 2026-07-28 but still served to handshake-era clients
         warnings.simplefilter("ignore")
