@@ -39,6 +39,7 @@ from graphql import (
     build_client_schema,
     build_schema,
     get_introspection_query,
+    value_from_ast,
 )
 from graphql.error import GraphQLError
 from graphql.pyutils import Undefined
@@ -162,10 +163,11 @@ def _tool(
         schema = input_schema(arg.type, ())
         if arg.description:
             schema = {**schema, "description": arg.description}
-        if arg.default_value is not Undefined and _jsonable(arg.default_value):
-            schema = {**schema, "default": arg.default_value}
+        default = default_of(arg)
+        if default is not Undefined:
+            schema = {**schema, "default": default}
         properties[arg_name] = schema
-        if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined:
+        if isinstance(arg.type, GraphQLNonNull) and default is Undefined:
             required.append(arg_name)
         var_defs.append(f"${arg_name}: {arg.type}")
         call_args.append(f"{arg_name}: ${arg_name}")
@@ -211,6 +213,21 @@ def _tool(
     return tool
 
 
+def default_of(arg: Any) -> Any:
+    """An argument's or input field's default as a JSON value, or Undefined (graphql-core 3.2 and 3.3)."""
+    value = getattr(arg, "default_value", Undefined)
+    if value is Undefined:
+        default = getattr(arg, "default", None)
+        if default is not None:
+            value = getattr(default, "value", Undefined)
+            literal = getattr(default, "literal", None)
+            if value is Undefined and literal is not None:
+                value = value_from_ast(literal, arg.type)
+    if value is Undefined or (value is None and getattr(arg, "default", None) is None):
+        return Undefined
+    return value if _jsonable(value) else Undefined
+
+
 def _jsonable(value: Any) -> bool:
     try:
         json.dumps(value)
@@ -252,7 +269,7 @@ def input_schema(type_: Any, stack: tuple[str, ...]) -> dict[str, Any]:
             if fdef.description:
                 schema = {**schema, "description": fdef.description}
             props[fname] = schema
-            if isinstance(fdef.type, GraphQLNonNull) and fdef.default_value is Undefined:
+            if isinstance(fdef.type, GraphQLNonNull) and default_of(fdef) is Undefined:
                 required.append(fname)
         out = {"type": "object", "properties": props}
         if required:
@@ -278,8 +295,7 @@ def selection_set(type_: Any, depth: int, stack: tuple[str, ...]) -> str:
         parts = []
         for fname, fdef in named.fields.items():
             if any(
-                isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
-                for a in fdef.args.values()
+                isinstance(a.type, GraphQLNonNull) and default_of(a) is Undefined for a in fdef.args.values()
             ):
                 continue
             sub = _named(fdef.type)
@@ -307,8 +323,7 @@ def output_schema(type_: Any, depth: int, stack: tuple[str, ...]) -> dict[str, A
         props: dict[str, Any] = {}
         for fname, fdef in type_.fields.items():
             if any(
-                isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
-                for a in fdef.args.values()
+                isinstance(a.type, GraphQLNonNull) and default_of(a) is Undefined for a in fdef.args.values()
             ):
                 continue
             sub = _named(fdef.type)
