@@ -83,8 +83,9 @@ class ClientHandle:
         meta = self._ctx.meta
         if meta is None:
             return None
-        if isinstance(meta, Mapping):
-            return meta.get("progressToken")
+        if isinstance(meta, Mapping):  # the SDK hands a dict keyed by field name (progress_token)
+            token = meta.get("progress_token")
+            return token if token is not None else meta.get("progressToken")
         return getattr(meta, "progress_token", None)
 
     # ---- traffic -------------------------------------------------------------------------
