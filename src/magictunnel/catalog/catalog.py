@@ -103,9 +103,11 @@ class Catalog:
                 if existing is None:
                     tools[tool.name] = tool
                     continue
-                where = f"tool {tool.name!r} from {snap.name} collides with {existing.source}"
+                # name the tool's own origin (its file, its server), not just the source group
+                origin = tool.source if tool.source != "builtin" else snap.name
+                where = f"tool {tool.name!r} from {origin} collides with {existing.source}"
                 if self.conflict_strategy is ConflictStrategy.PREFIX:
-                    renamed = _prefixed(snap.name, tool.name, tools)
+                    renamed = _prefixed(origin, tool.name, tools)
                     if renamed is None:
                         conflicts.append(f"{where}: no free prefixed name, skipped")
                         continue
