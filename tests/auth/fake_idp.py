@@ -70,6 +70,7 @@ class FakeIdP:
             "exp": now + (ttl or self.access_ttl),
             "scope": scope,
             "client_id": sub,
+            "jti": secrets.token_hex(8),
             **extra,
         }
         return self.sign(claims)

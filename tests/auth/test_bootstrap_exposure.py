@@ -57,7 +57,7 @@ def test_exposure_rules(tmp_path: Path, sqlite_url: str) -> None:
     config, settings = _settings(
         tmp_path, sqlite_url, server={"host": "0.0.0.0"}, auth={"enabled": False}, **advanced
     )
-    with pytest.raises(ConfigError, match="advanced mode on 0.0.0.0 without MCP client authentication"):
+    with pytest.raises(ConfigError, match=r"advanced mode on 0\.0\.0\.0 without MCP client authentication"):
         check_exposure(config, settings)
     # advanced mode requires client auth by default, so the same host is fine without the opt-out
     config, settings = _settings(tmp_path, sqlite_url, server={"host": "0.0.0.0"}, **advanced)
@@ -86,7 +86,7 @@ async def test_gateway_start_refuses_unauthenticated_advanced_on_public_host(
         auth={"enabled": False},
         deployment={"runtime_mode": "advanced"},
     )
-    with pytest.raises(ServiceStartError, match="service auth failed to start.*refused"):
+    with pytest.raises(ServiceStartError, match=r"service auth failed to start.*refused"):
         await gateway.start()
 
 
