@@ -36,6 +36,7 @@ ROUTERS: list[str] = [
     "magictunnel.web.routes_core:router",
     "magictunnel.web.routes_auth:router",
     "magictunnel.web.routes_generators:router",
+    "magictunnel.web.routes_security:router",
 ]
 
 
