@@ -17,7 +17,7 @@ routing.config:
   the result says `truncated: true`).
 
 Arguments are the request message in protobuf's JSON mapping (proto field names or JSON
-names). Client-streaming and bidirectional methods take `{messages: [request, ...]}`.
+names); arguments used by `metadata` placeholders are not part of the message. Client-streaming and bidirectional methods take `{messages: [request, ...]}`.
 The result is the response message as JSON (fields with default values included), or
 `{messages: [...], truncated}` for streaming responses. A gRPC status other than OK is an
 `isError` result naming the status code and details.
@@ -36,7 +36,7 @@ from mcp_types import CallToolResult
 
 from magictunnel.backends.base import BackendError, error_result, json_result
 from magictunnel.backends.grpc_descriptors import DescriptorCache, DescriptorError, MethodInfo, find_method
-from magictunnel.backends.http import render_headers
+from magictunnel.backends.http import render_headers, used_parameters
 from magictunnel.backends.http_client import apply_auth, check_auth, redact
 from magictunnel.catalog.models import ToolDef
 from magictunnel.pipeline.context import CallContext
@@ -123,7 +123,9 @@ class GrpcBackend:
                 )
             requests = [self._parse(info, m, f"messages[{i}]") for i, m in enumerate(raw)]
         else:
-            request = self._parse(info, {k: v for k, v in arguments.items() if v is not None}, "arguments")
+            used = used_parameters(config.get("metadata"))  # arguments that went into metadata
+            message = {k: v for k, v in arguments.items() if v is not None and k not in used}
+            request = self._parse(info, message, "arguments")
         channel = self._channel(str(config["target"]), bool(config.get("tls")))
         ser = _serialize
         de = info.response_class.FromString
