@@ -19,6 +19,7 @@ SUBCOMMANDS: list[str] = [
     "magictunnel.cli.serve",
     "magictunnel.cli.config_cmd",
     "magictunnel.cli.generate_cmd",
+    "magictunnel.cli.servers_cmd",
 ]
 
 

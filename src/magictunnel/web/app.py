@@ -37,6 +37,7 @@ ROUTERS: list[str] = [
     "magictunnel.web.routes_auth:router",
     "magictunnel.web.routes_generators:router",
     "magictunnel.web.routes_security:router",
+    "magictunnel.web.routes_servers:router",
 ]
 
 
