@@ -18,18 +18,30 @@ class AuthEvents:
         audit = self.gateway.extensions.get("audit") if self.gateway is not None else None
         if audit is None:
             return
-        for name in ("record_event", "record_auth_event", "record"):
-            method = getattr(audit, name, None)
-            if method is None:
-                continue
-            try:
-                result = method(
-                    category="authentication", action=action, actor=actor, outcome=outcome, details=details
-                )
-                if inspect.isawaitable(result):
-                    await result
-            except TypeError:
-                continue
-            except Exception as exc:  # audit must not break login; it reports its own failures
-                log.error("audit of auth event %s failed: %s", action, exc)
+        record_event = getattr(audit, "record_event", None)
+        if record_event is None:
             return
+        try:
+            result = record_event(
+                "auth",
+                action,
+                _OUTCOMES.get(outcome, "failure"),
+                actor=actor,
+                message=f"{action} {outcome}" + (f" ({details['target']})" if "target" in details else ""),
+                details=details,
+                remote_addr=details.get("ip"),
+            )
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # audit must not break login; it reports its own failures
+            log.error("audit of auth event %s failed: %s", action, exc)
+
+
+# our outcomes -> the audit service's vocabulary
+_OUTCOMES = {
+    "success": "success",
+    "failure": "failure",
+    "locked": "denied",
+    "rate_limited": "denied",
+    "denied": "denied",
+}

@@ -116,10 +116,11 @@ class AuthFeature:
         self.api_keys = ApiKeys(self.store, self.events)
         self.client_auth.api_keys = self.api_keys
         self._notifications = Notifications(self.store)
-        audit = self.gateway.extensions.get("audit")
-        if audit is not None:
-            self._notifications.attach_audit(audit)
-        self._notifications.start_watching(self.gateway.services)
+        self._notifications.start_watching(
+            self.gateway.services,
+            lambda: self.gateway.extensions.get("audit"),
+            self.settings.notification_poll_seconds,
+        )
         self.providers = {"local": LocalProvider(self._admin)}
         for oidc in self.settings.oidc:
             self.providers[oidc.name] = OidcProvider(oidc, self._admin)

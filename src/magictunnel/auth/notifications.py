@@ -1,14 +1,13 @@
 """Notifications for administrators (published as `gateway.extensions["notifications"]`).
 
-Other features call `await notify(title, message, severity=..., category=...)`; security
-events reach it through the audit service when that offers `subscribe(listener)`, and
-services that fail are noticed by a watcher over the service container.
+Other features call `await notify(title, message, severity=..., category=...)`. A watcher
+turns the audit service's lockdown events and violations into notifications and notices
+services that fail (server crashes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from typing import Any
 
@@ -18,8 +17,6 @@ from magictunnel.storage.models.auth import NotificationRow
 log = logging.getLogger("magictunnel.auth.notifications")
 
 SEVERITIES = ("info", "warning", "error", "critical")
-# audit categories / event types that become notifications
-SECURITY_EVENTS = ("lockdown", "violation", "denied", "server_crash", "crash", "security")
 
 
 def public_notification(row: NotificationRow) -> dict[str, Any]:
@@ -41,6 +38,7 @@ class Notifications:
         self.store = store
         self._seen_failed: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._audit_seen: set[str] | None = None
 
     async def notify(
         self,
@@ -55,39 +53,45 @@ class Notifications:
         row = await self.store.add_notification(severity, category, title[:300], message, data)
         return public_notification(row)
 
-    async def on_audit_event(self, event: Any) -> None:
-        """Listener for the audit service: security events become notifications."""
-        get = event.get if isinstance(event, dict) else lambda k, d=None: getattr(event, k, d)
-        kind = " ".join(
-            str(get(k, "") or "") for k in ("event_type", "category", "action", "outcome")
-        ).lower()
-        if not any(word in kind for word in SECURITY_EVENTS):
-            return
-        severity = "critical" if "lockdown" in kind else "warning"
-        title = str(get("message", "") or get("action", "") or "security event")
-        await self.notify(
-            title,
-            str(get("details", "") or ""),
-            severity,
-            "security",
-            {"event_type": get("event_type"), "client": get("client_id")},
-        )
-
-    def attach_audit(self, audit: Any) -> bool:
-        subscribe = getattr(audit, "subscribe", None)
-        if subscribe is None:
-            return False
-
-        def listener(event: Any) -> Any:
-            result = self.on_audit_event(event)
-            return result if inspect.iscoroutine(result) else None
-
-        try:
-            subscribe(listener)
-        except Exception as exc:
-            log.warning("cannot subscribe to audit events: %s", exc)
-            return False
-        return True
+    async def poll_audit(self, audit: Any) -> int:
+        """Turn new lockdown events and violations from the audit service into notifications."""
+        created = 0
+        lockdowns = (await audit.query(audit.build_query({"event_type": "lockdown", "limit": 50})))["entries"]
+        violations = await audit.violations(limit=100)
+        first = self._audit_seen is None
+        seen = self._audit_seen if self._audit_seen is not None else set()
+        new_lockdowns = [e for e in lockdowns if e["id"] not in seen]
+        new_violations = [e for e in violations if e["id"] not in seen and e.get("event_type") != "lockdown"]
+        seen.update(e["id"] for e in lockdowns + violations)
+        if len(seen) > 5000:
+            seen = {e["id"] for e in lockdowns + violations}
+        self._audit_seen = seen
+        if first:  # entries from before this start were notified by the previous run
+            return 0
+        for entry in reversed(new_lockdowns):
+            await self.notify(
+                entry.get("message") or f"lockdown {entry.get('action')}",
+                f"by {entry.get('client_id') or 'unknown'}",
+                "critical",
+                "lockdown",
+                {"audit_id": entry["id"]},
+            )
+            created += 1
+        if new_violations:
+            lines = [
+                f"{e.get('client_id') or '?'}: {e.get('message') or e.get('action')}"
+                for e in new_violations[:5]
+            ]
+            more = f" (+{len(new_violations) - 5} more)" if len(new_violations) > 5 else ""
+            await self.notify(
+                f"{len(new_violations)} security violation(s)",
+                "\n".join(lines) + more,
+                "warning",
+                "security",
+                {"audit_ids": [e["id"] for e in new_violations[:50]]},
+            )
+            created += 1
+        return created
 
     async def check_services(self, services: Any) -> None:
         for status in services.status.values():
@@ -104,13 +108,16 @@ class Notifications:
             elif not failed:
                 self._seen_failed.discard(status.name)
 
-    def start_watching(self, services: Any, interval: float = 5.0) -> None:
+    def start_watching(self, services: Any, audit: Any = None, interval: float = 5.0) -> None:
         async def loop() -> None:
             while True:
                 try:
                     await self.check_services(services)
+                    current_audit = audit() if callable(audit) else audit
+                    if current_audit is not None and hasattr(current_audit, "violations"):
+                        await self.poll_audit(current_audit)
                 except Exception as exc:
-                    log.warning("service watcher: %s", exc)
+                    log.warning("notification watcher: %s", exc)
                 await asyncio.sleep(interval)
 
         self._task = asyncio.get_running_loop().create_task(loop(), name="notifications-service-watcher")

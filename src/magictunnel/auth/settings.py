@@ -85,6 +85,7 @@ class AuthSettings(_M):
     cookie_secure: bool | None = Field(default=None, description="None: Secure only behind https")
     login: LoginLimits = Field(default_factory=LoginLimits)
     api_keys_enabled: bool = True
+    notification_poll_seconds: float = Field(default=5.0, gt=0)
     oauth: ResourceServerSettings = Field(default_factory=ResourceServerSettings)
     oidc: list[OidcProviderSettings] = Field(default_factory=list)
     upstream_oauth: UpstreamOAuthSettings = Field(default_factory=UpstreamOAuthSettings)

@@ -19,8 +19,8 @@ FEATURES: list[str] = [
     "magictunnel.discovery.feature:install",
     "magictunnel.upstream:install",
     "magictunnel.storage.feature:install",
-    "magictunnel.auth.feature:install",
     "magictunnel.security.feature:install",
+    "magictunnel.auth.feature:install",  # after security: its audit records auth events
 ]
 
 
