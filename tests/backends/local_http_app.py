@@ -144,6 +144,18 @@ async def redirect(_request: Request) -> Response:
     return RedirectResponse("/echo/redirected", status_code=302)
 
 
+async def redirect_to(request: Request) -> Response:
+    return RedirectResponse(
+        request.query_params["url"], status_code=int(request.query_params.get("code", "302"))
+    )
+
+
+async def set_cookie(_request: Request) -> Response:
+    response = JSONResponse({"set": True})
+    response.set_cookie("session", "caller-one-session")
+    return response
+
+
 async def secret_echo(request: Request) -> Response:
     # a careless API that echoes the credential back in its error body
     return PlainTextResponse(f"denied for key {request.headers.get('x-api-key')}", status_code=403)
@@ -180,6 +192,8 @@ ROUTES = [
     Route("/badjson", bad_json),
     Route("/empty", empty),
     Route("/redirect", redirect),
+    Route("/redirect-to", redirect_to, methods=["GET", "POST"]),
+    Route("/set-cookie", set_cookie),
     Route("/secret-echo", secret_echo),
     Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
     Route("/graphql/auth", graphql_endpoint, methods=["POST"]),

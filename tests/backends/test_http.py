@@ -181,6 +181,45 @@ async def test_redirects_are_followed_unless_disabled(backend: HttpBackend, base
     assert kept.is_error and "HTTP 302" in text_of(kept)
 
 
+async def test_redirect_method_rules(backend: HttpBackend, base_url: str) -> None:
+    see_other = await run(
+        backend,
+        {"method": "POST", "url": base_url + "/redirect-to?code=303&url=/echo/after", "body": {"a": 1}},
+    )
+    assert see_other.structured_content["method"] == "GET" and see_other.structured_content["body"] == ""
+    temporary = await run(
+        backend,
+        {"method": "POST", "url": base_url + "/redirect-to?code=307&url=/echo/after", "body": {"a": 1}},
+    )
+    assert temporary.structured_content["method"] == "POST" and temporary.structured_content["json"] == {
+        "a": 1
+    }
+
+
+async def test_credentials_never_follow_a_redirect_to_another_origin(
+    backend: HttpBackend, base_url: str
+) -> None:
+    from magictunnel.backends.base import BackendError
+
+    port = base_url.rsplit(":", 1)[1]
+    elsewhere = f"http://localhost:{port}/echo/elsewhere"  # same server, another origin
+    auth = {"type": "api_key", "credential": "api_key", "name": "X-Key"}
+    same = await run(backend, {"url": base_url + "/redirect-to?url=/echo/same", "auth": auth})
+    assert same.structured_content["path"] == "/echo/same"
+    assert same.structured_content["headers"]["x-key"] == "k-123456"
+    with pytest.raises(BackendError, match=r"redirect to another origin .* not followed: the request carries"):
+        await run(backend, {"url": base_url + "/redirect-to?url=" + elsewhere, "auth": auth})
+    anonymous = await run(backend, {"url": base_url + "/redirect-to", "query": {"url": elsewhere}})
+    assert anonymous.structured_content["path"] == "/echo/elsewhere"
+
+
+async def test_cookies_are_not_carried_between_calls(backend: HttpBackend, base_url: str) -> None:
+    first = await run(backend, {"url": base_url + "/set-cookie"})
+    assert first.structured_content == {"set": True}
+    second = await run(backend, {"url": base_url + "/echo"})
+    assert second.structured_content["cookies"] == {}
+
+
 async def test_response_size_limit(backend: HttpBackend, base_url: str) -> None:
     from magictunnel.backends.base import BackendError
 

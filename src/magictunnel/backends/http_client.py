@@ -17,6 +17,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -50,6 +51,12 @@ if not any(isinstance(f, _HideQueryStrings) for f in logging.getLogger("httpx").
     logging.getLogger("httpx").addFilter(_HideQueryStrings())
 
 
+def _no_cookies() -> CookieJar:
+    """The shared client serves every tool and every caller: it must not remember cookies one
+    API set for one caller and send them on another caller's request."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class SharedHttpClient:
     """One pooled `httpx.AsyncClient` for every HTTP-based backend, closed on gateway stop.
 
@@ -70,10 +77,12 @@ class SharedHttpClient:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         if verify:
             if self._client is None or self._client.is_closed:
-                self._client = httpx.AsyncClient(limits=limits, trust_env=False)
+                self._client = httpx.AsyncClient(limits=limits, trust_env=False, cookies=_no_cookies())
             return self._client
         if self._insecure is None or self._insecure.is_closed:
-            self._insecure = httpx.AsyncClient(limits=limits, verify=False, trust_env=False)
+            self._insecure = httpx.AsyncClient(
+                limits=limits, verify=False, trust_env=False, cookies=_no_cookies()
+            )
         return self._insecure
 
     async def aclose(self) -> None:
@@ -259,6 +268,29 @@ class RetryPolicy:
         return base
 
 
+MAX_REDIRECTS = 10
+
+
+def _redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    url = request.url.join(response.headers["location"])
+    method = request.method
+    status = response.status_code
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"
+    headers = request.headers.copy()
+    headers.pop("host", None)
+    content: bytes | None = request.content
+    if method != request.method:
+        content = None
+        for name in ("content-length", "content-type", "transfer-encoding"):
+            headers.pop(name, None)
+    return httpx.Request(method, url, headers=headers, content=content, extensions=request.extensions)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
 async def send(
     client: httpx.AsyncClient,
     request: httpx.Request,
@@ -267,10 +299,13 @@ async def send(
     secrets: list[str],
     follow_redirects: bool = True,
 ) -> Outcome:
+    """Send with retries; redirects are followed here, and never to another origin while a
+    credential is attached (its header would go along)."""
     attempt = 0
+    redirects = 0
     while True:
         try:
-            response = await client.send(request, stream=True, follow_redirects=follow_redirects)
+            response = await client.send(request, stream=True, follow_redirects=False)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if attempt < policy.retries:
                 await asyncio.sleep(policy.delay(attempt))
@@ -291,6 +326,18 @@ async def send(
                 await response.aclose()
                 await asyncio.sleep(policy.delay(attempt, retry_after))
                 attempt += 1
+                continue
+            if follow_redirects and response.has_redirect_location:
+                if redirects >= MAX_REDIRECTS:
+                    raise BackendError(f"more than {MAX_REDIRECTS} redirects")
+                following = _redirect_request(request, response)
+                if secrets and _origin(following.url) != _origin(request.url):
+                    target = redact(str(following.url.copy_with(query=None)), secrets)
+                    raise BackendError(
+                        f"redirect to another origin ({target}) not followed: the request carries a credential"
+                    )
+                request = following
+                redirects += 1
                 continue
             body = await _read_limited(response, max_bytes)
         finally:
