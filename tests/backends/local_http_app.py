@@ -150,6 +150,15 @@ async def redirect_to(request: Request) -> Response:
     )
 
 
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+
+
+async def binary(request: Request) -> Response:
+    kind = request.query_params.get("type", "")
+    body = bytes(range(256)) if kind != "image/png" else PNG
+    return Response(body, headers={"content-type": kind} if kind else {})
+
+
 async def set_cookie(_request: Request) -> Response:
     response = JSONResponse({"set": True})
     response.set_cookie("session", "caller-one-session")
@@ -194,6 +203,7 @@ ROUTES = [
     Route("/redirect", redirect),
     Route("/redirect-to", redirect_to, methods=["GET", "POST"]),
     Route("/set-cookie", set_cookie),
+    Route("/binary", binary),
     Route("/secret-echo", secret_echo),
     Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
     Route("/graphql/auth", graphql_endpoint, methods=["POST"]),

@@ -165,6 +165,23 @@ async def test_text_list_empty_and_invalid_json_responses(backend: HttpBackend, 
     assert forced_text.structured_content is None and '"method"' in text_of(forced_text)
 
 
+async def test_binary_responses(backend: HttpBackend, base_url: str) -> None:
+    from local_http_app import PNG
+
+    image = await run(backend, {"url": base_url + "/binary?type=image/png"})
+    assert image.content[0].type == "image" and image.content[0].mime_type == "image/png"
+    assert base64.b64decode(image.content[0].data) == PNG
+    blob = await run(backend, {"url": base_url + "/binary", "query": {"type": "application/octet-stream"}})
+    resource = blob.content[0].resource
+    assert blob.content[0].type == "resource" and resource.mime_type == "application/octet-stream"
+    assert base64.b64decode(resource.blob) == bytes(range(256))
+    assert resource.uri == base_url + "/binary"  # the query is not echoed (it may carry a credential)
+    untyped = await run(backend, {"url": base_url + "/binary"})
+    assert untyped.content[0].type == "resource"
+    as_text = await run(backend, {"url": base_url + "/binary?type=image/png", "response": "text"})
+    assert as_text.content[0].type == "text"
+
+
 async def test_non_2xx_is_an_error_with_status_and_excerpt(backend: HttpBackend, base_url: str) -> None:
     result = await run(backend, {"url": base_url + "/status/404?pad=2000"})
     assert result.is_error
@@ -207,7 +224,9 @@ async def test_credentials_never_follow_a_redirect_to_another_origin(
     same = await run(backend, {"url": base_url + "/redirect-to?url=/echo/same", "auth": auth})
     assert same.structured_content["path"] == "/echo/same"
     assert same.structured_content["headers"]["x-key"] == "k-123456"
-    with pytest.raises(BackendError, match=r"redirect to another origin .* not followed: the request carries"):
+    with pytest.raises(
+        BackendError, match=r"redirect to another origin .* not followed: the request carries"
+    ):
         await run(backend, {"url": base_url + "/redirect-to?url=" + elsewhere, "auth": auth})
     anonymous = await run(backend, {"url": base_url + "/redirect-to", "query": {"url": elsewhere}})
     assert anonymous.structured_content["path"] == "/echo/elsewhere"

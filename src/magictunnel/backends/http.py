@@ -38,8 +38,11 @@ routing.config (every string value may use `{param}`, `{{param}}`, `{list[0]}`, 
   A missing credential is an error result naming it; secrets are never logged and are
   redacted from error messages.
 
-A 2xx response is a result (JSON or text); any other status is an `isError` result with
-the status and an excerpt of the body.
+A 2xx response is a result: JSON (an object also as structuredContent), text, image or
+audio content for `image/*` / `audio/*`, or an embedded blob resource for other binary
+data. Any other status is an `isError` result with the status and an excerpt of the body.
+Redirects are followed (up to 10) but never to another origin while a credential is
+attached; the shared client keeps no cookies between calls.
 """
 
 from __future__ import annotations

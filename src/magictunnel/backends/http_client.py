@@ -21,7 +21,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
-from mcp_types import CallToolResult
+from mcp_types import AudioContent, BlobResourceContents, CallToolResult, EmbeddedResource, ImageContent
 
 from magictunnel.backends.base import BackendError, error_result, json_result, text_result
 
@@ -102,6 +102,7 @@ class Outcome:
     headers: httpx.Headers
     body: bytes
     secrets: list[str] = field(default_factory=list)
+    url: str = ""
 
     @property
     def ok(self) -> bool:
@@ -342,7 +343,8 @@ async def send(
             body = await _read_limited(response, max_bytes)
         finally:
             await response.aclose()
-        return Outcome(response.status_code, response.reason_phrase, response.headers, body, secrets)
+        url = redact(str(request.url.copy_with(query=None)), secrets)
+        return Outcome(response.status_code, response.reason_phrase, response.headers, body, secrets, url)
 
 
 async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
@@ -372,7 +374,20 @@ def status_error(outcome: Outcome, what: str = "HTTP") -> CallToolResult:
     return error_result(message, status=outcome.status, body=excerpt)
 
 
+_BINARY = (
+    "video/",
+    "font/",
+    "application/octet-stream",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+)
+_TEXTUAL = ("text/", "application/xml", "application/javascript", "application/x-www-form-urlencoded")
+
+
 def to_result(outcome: Outcome, mode: str = "auto") -> CallToolResult:
+    """JSON (an object becomes structuredContent), text, or for binary responses image/audio
+    content or an embedded blob resource."""
     if outcome.body == b"":
         return text_result("", structured=None)
     if mode == "json" or (mode == "auto" and outcome.is_json()):
@@ -383,4 +398,34 @@ def to_result(outcome: Outcome, mode: str = "auto") -> CallToolResult:
                 return error_result(f"response is not valid JSON: {outcome.text()[:EXCERPT]}")
             return text_result(outcome.text())
         return json_result(value)
+    if mode == "auto":
+        binary = _binary_result(outcome)
+        if binary is not None:
+            return binary
     return text_result(outcome.text())
+
+
+def _binary_result(outcome: Outcome) -> CallToolResult | None:
+    """Image/audio content, or an embedded blob for other binary data; None for text."""
+    ctype = outcome.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype.startswith(_TEXTUAL) or ctype.endswith(("+xml", "+json")):
+        return None
+    data = base64.b64encode(outcome.body).decode()
+    if ctype.startswith("image/"):
+        return CallToolResult(content=[ImageContent(data=data, mime_type=ctype)])
+    if ctype.startswith("audio/"):
+        return CallToolResult(content=[AudioContent(data=data, mime_type=ctype)])
+    if _is_utf8(outcome.body) and not ctype.startswith(_BINARY):
+        return None  # untyped or e.g. application/yaml, but readable: text
+    resource = BlobResourceContents(
+        uri=outcome.url or "about:blank", mime_type=ctype or "application/octet-stream", blob=data
+    )
+    return CallToolResult(content=[EmbeddedResource(resource=resource)])
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
