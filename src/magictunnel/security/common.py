@@ -47,7 +47,7 @@ def glob_regex(pattern: str) -> str:
 def matcher(match_type: str, pattern: str, where: str = "pattern") -> Callable[[str], bool]:
     """A predicate for `exact`, `glob` (fnmatch: * ? [..], case-sensitive) or `regex` (full match)."""
     if not isinstance(pattern, str) or not pattern:
-        raise InvalidInput(f"{where}: pattern must be a non-empty string")
+        raise InvalidInput(f"{where}: must be a non-empty string")
     if match_type == "exact":
         return pattern.__eq__
     if match_type == "glob":

@@ -19,7 +19,12 @@ class Rule(Body):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["tool", "resource", "global"] = "tool"
     match_type: Literal["exact", "glob", "regex"] = "exact"
-    pattern: str = Field(default="*", min_length=1, max_length=1000)
+    pattern: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="required for tool and resource rules; global rules match everything",
+    )
     action: Literal["allow", "deny"]
     priority: int = 0
     parameters: dict[str, Any] = Field(
