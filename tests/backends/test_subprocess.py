@@ -256,3 +256,23 @@ async def test_processes_left_behind_are_killed_and_do_not_hang_the_call(tmp_pat
     assert not result.is_error, result.content[0].text
     assert result.structured_content["stdout"] == "parent done\n"
     assert wait_gone(_read_pids(pid_file)) == []
+
+
+ESCAPES_THE_GROUP = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+with open(sys.argv[1], "w") as f:
+    f.write("%d" % child.pid)
+print("parent done")
+"""
+
+
+async def test_a_process_that_left_the_group_cannot_hold_the_call(tmp_path: Path) -> None:
+    # setsid() puts the grandchild outside the command's group, still holding stdout
+    pid_file = tmp_path / "pid"
+    try:
+        result = await run({"command": PY, "args": ["-c", ESCAPES_THE_GROUP, str(pid_file)], "timeout": 60})
+        assert not result.is_error and result.structured_content["stdout"] == "parent done\n"
+    finally:
+        for pid in _read_pids(pid_file):
+            os.kill(pid, 9)

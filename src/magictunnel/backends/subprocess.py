@@ -17,7 +17,8 @@ routing.config:
 The result carries stdout, stderr and the exit code (structuredContent
 `{stdout, stderr, exit_code}`, plus `truncated` when either stream exceeded
 MAX_OUTPUT bytes); a non-zero exit is an `isError` result. When the command exits,
-processes it left running in its process group are killed, so nothing leaks.
+processes it left running in its process group are killed, so nothing leaks; one that
+left the group (setsid) gets 2 seconds to release the output pipes, then they are closed.
 """
 
 from __future__ import annotations
@@ -106,9 +107,10 @@ class SubprocessBackend:
         except (TimeoutError, asyncio.CancelledError) as exc:
             _kill_group(proc)
             try:
-                await proc.wait()
+                await _until_exit(proc, limit=5.0)
             except asyncio.CancelledError:
                 pass  # cancelled again while reaping: the kill is sent, asyncio reaps the child
+            _close_pipes(proc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return error_result(
@@ -133,19 +135,26 @@ class SubprocessBackend:
         )
 
 
-async def _read_capped(stream: asyncio.StreamReader | None) -> tuple[bytes, bool]:
-    """Read a stream to its end, keeping at most MAX_OUTPUT bytes (the rest is drained)."""
-    if stream is None:
-        return b"", False
-    buf = bytearray()
-    truncated = False
-    while chunk := await stream.read(65536):
-        room = MAX_OUTPUT - len(buf)
-        if len(chunk) > room:
-            truncated = True
-        if room > 0:
-            buf.extend(chunk[:room])
-    return bytes(buf), truncated
+class _Capture:
+    """One output stream, read to its end, keeping at most MAX_OUTPUT bytes (the rest is
+    drained). What was read stays available if reading is abandoned."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.truncated = False
+
+    async def read(self, stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        while chunk := await stream.read(65536):
+            room = MAX_OUTPUT - len(self.data)
+            if len(chunk) > room:
+                self.truncated = True
+            if room > 0:
+                self.data.extend(chunk[:room])
+
+    def result(self) -> tuple[bytes, bool]:
+        return bytes(self.data), self.truncated
 
 
 async def _feed(proc: asyncio.subprocess.Process, payload: bytes | None) -> None:
@@ -161,25 +170,44 @@ async def _feed(proc: asyncio.subprocess.Process, payload: bytes | None) -> None
         proc.stdin.close()
 
 
+async def _until_exit(proc: asyncio.subprocess.Process, limit: float | None = None) -> None:
+    """Wait for the process itself to exit. (Process.wait() also waits for its pipes to close,
+    which a process that left the group may hold open for ever.)"""
+    exited = asyncio.ensure_future(proc.wait())
+    loop = asyncio.get_running_loop()
+    deadline = None if limit is None else loop.time() + limit
+    try:
+        while not exited.done() and proc.returncode is None:
+            if deadline is not None and loop.time() > deadline:
+                return
+            await asyncio.wait({exited}, timeout=0.1)
+    finally:
+        exited.cancel()
+
+
+def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
 async def _communicate(
     proc: asyncio.subprocess.Process, payload: bytes | None
 ) -> tuple[tuple[bytes, bool], tuple[bytes, bool]]:
-    readers = asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr))
-    # Process.wait() also waits for the pipes to close, which processes left behind by the
-    # command may hold open for ever: watch the exit status itself as well
-    exited = asyncio.ensure_future(proc.wait())
+    out, err = _Capture(), _Capture()
+    readers = [asyncio.ensure_future(out.read(proc.stdout)), asyncio.ensure_future(err.read(proc.stderr))]
     try:
         await _feed(proc, payload)
-        while not exited.done() and proc.returncode is None:
-            await asyncio.wait({exited}, timeout=0.1)
+        await _until_exit(proc)
         _kill_group(proc)  # whatever the command left running in its group ends with it
-        out, err = await readers
-        await exited
-    except BaseException:
-        readers.cancel()
-        exited.cancel()
-        raise
-    return out, err
+        # a process that escaped the group (setsid) may still hold the pipes: don't wait for it
+        _, pending = await asyncio.wait(readers, timeout=2.0)
+        if pending:
+            _close_pipes(proc)
+    finally:
+        for reader in readers:
+            reader.cancel()
+    return out.result(), err.result()
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
