@@ -9,6 +9,7 @@ exits 1 when nothing could be generated, 0 otherwise.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from magictunnel.generators.service import OptionsError, generate, preview, writ
 generate_app = typer.Typer(
     help="Generate MCP tools from OpenAPI, GraphQL or gRPC definitions.", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
@@ -71,14 +72,12 @@ def _finish(
     if dry_run or output is None:
         _doc, report, text = preview(result, output)
         if as_json:
-            out.print_json(
-                json.dumps(
-                    {
-                        **result.summary(),
-                        "changes": report.as_dict(),
-                        "tool_names": [t["name"] for t in result.tools],
-                    }
-                )
+            _print_json(
+                {
+                    **result.summary(),
+                    "changes": report.as_dict(),
+                    "tool_names": [t["name"] for t in result.tools],
+                }
             )
         elif dry_run:
             _table(result)
@@ -89,19 +88,21 @@ def _finish(
                 highlight=False,
             )
         else:
-            out.print(text, markup=False, highlight=False, end="")
+            sys.stdout.write(text)
     else:
         report, _ = write(result, output, keep_removed)
         if as_json:
-            out.print_json(
-                json.dumps({**result.summary(), "output": str(output), "changes": report.as_dict()})
-            )
+            _print_json({**result.summary(), "output": str(output), "changes": report.as_dict()})
         else:
             console.print(f"wrote {len(result.tools)} tools to {output}", highlight=False)
             for line in report.lines():
                 console.print("  " + line, highlight=False)
     if not result.tools:
         raise typer.Exit(1)
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 def _table(result: GenerationResult) -> None:
@@ -285,7 +286,7 @@ def merge_cmd(
             f"dry run: {len(doc['tools'])} tools would be written" + (f" to {output}" if output else "")
         )
     elif output is None:
-        out.print(text, markup=False, highlight=False, end="")
+        sys.stdout.write(text)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
