@@ -42,7 +42,8 @@ A 2xx response is a result: JSON (an object also as structuredContent), text, im
 audio content for `image/*` / `audio/*`, or an embedded blob resource for other binary
 data. Any other status is an `isError` result with the status and an excerpt of the body.
 Redirects are followed (up to 10) but never to another origin while a credential is
-attached; the shared client keeps no cookies between calls.
+attached; the shared client keeps no cookies between calls. The standard proxy
+(`HTTPS_PROXY`, `NO_PROXY`, ...) and CA (`SSL_CERT_FILE`) environment variables apply.
 """
 
 from __future__ import annotations

@@ -77,11 +77,11 @@ class SharedHttpClient:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         if verify:
             if self._client is None or self._client.is_closed:
-                self._client = httpx.AsyncClient(limits=limits, trust_env=False, cookies=_no_cookies())
+                self._client = httpx.AsyncClient(limits=limits, cookies=_no_cookies())
             return self._client
         if self._insecure is None or self._insecure.is_closed:
             self._insecure = httpx.AsyncClient(
-                limits=limits, verify=False, trust_env=False, cookies=_no_cookies()
+                limits=limits, verify=False, cookies=_no_cookies()
             )
         return self._insecure
 
