@@ -80,9 +80,7 @@ class SharedHttpClient:
                 self._client = httpx.AsyncClient(limits=limits, cookies=_no_cookies())
             return self._client
         if self._insecure is None or self._insecure.is_closed:
-            self._insecure = httpx.AsyncClient(
-                limits=limits, verify=False, cookies=_no_cookies()
-            )
+            self._insecure = httpx.AsyncClient(limits=limits, verify=False, cookies=_no_cookies())
         return self._insecure
 
     async def aclose(self) -> None:
