@@ -151,5 +151,8 @@ def test_graphql_grpc_and_merge(tmp_path: Path) -> None:
     assert merged.returncode == 0 and "wrote 6 tools" in merged.stderr
     names = [t.name for t in load_capability_file(tmp_path / "m.yaml", {"graphql", "grpc"}).tools]
     assert names == ["hello", "GetItem", "ListItems", "AddItems", "Echo", "Ping"]
+    validated = mt("validate", str(tmp_path / "m.yaml"), str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"))
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "0 problems" in validated.stdout
     conflict = mt("generate", "merge", str(tmp_path / "a.yaml"), str(tmp_path / "a.yaml"))
     assert conflict.returncode == 1 and "name 'hello' already defined" in conflict.stderr

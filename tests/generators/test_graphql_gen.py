@@ -56,7 +56,11 @@ def test_sdl_queries_and_mutations(tmp_path: Path) -> None:
     assert cfg["query"] == ("query user($id: ID!) { user(id: $id) { id name posts { id title } role } }")
     users = tools["users"]["inputSchema"]["properties"]
     assert users["limit"] == {"type": "integer", "default": 5}
-    assert users["filter"]["properties"]["role"] == {"type": "string", "enum": ["ADMIN", "USER"]}
+    assert users["filter"]["properties"]["role"] == {
+        "type": "string",
+        "enum": ["ADMIN", "USER"],
+        "default": "USER",
+    }
     assert "Recursive reference to UserFilter" in users["filter"]["properties"]["and"]["items"]["description"]
     assert users["since"] == {"description": "DateTime (custom scalar)"}
     search = tools["search"]["routing"]["config"]["query"]
@@ -100,3 +104,27 @@ def test_errors_are_located(tmp_path: Path) -> None:
     assert "not an introspection result" in result.problems[0]
     result = generate_graphql(str(path), GraphQLOptions())
     assert result.problems == ["endpoint: required, the URL the generated tools call"]
+
+
+def test_live_introspection_with_a_header_that_is_not_written() -> None:
+    from tests.generators.graphql_service import GRAPHQL_TOKEN, run_graphql_service
+
+    with run_graphql_service() as endpoint:
+        denied = generate_graphql(endpoint, GraphQLOptions(), introspect=True)
+        assert denied.tools == [] and "introspection failed" in denied.problems[0]
+        result = generate_graphql(
+            endpoint,
+            GraphQLOptions(introspection_headers={"Authorization": f"Bearer {GRAPHQL_TOKEN}"}),
+            introspect=True,
+        )
+    assert result.problems == []
+    assert {t["name"] for t in result.tools} == {"book", "books", "addBook"}
+    assert all(t["routing"]["config"]["endpoint"] == endpoint for t in result.tools)
+    assert GRAPHQL_TOKEN not in json.dumps(result.tools)
+    add = _by_name(result)["addBook"]["inputSchema"]["properties"]["input"]
+    assert add["required"] == ["title", "authorId"]
+    assert add["properties"]["genre"] == {
+        "type": "string",
+        "enum": ["FICTION", "SCIENCE"],
+        "default": "FICTION",
+    }

@@ -382,3 +382,68 @@ def test_github_rest_spec_generates_every_operation(spec_modules: Path, tmp_path
     out = tmp_path / "github.yaml"
     write_result(result, out)
     assert load_capability_file(out, KNOWN).problems == []
+
+
+def test_spec_from_a_url_with_refs_to_other_documents() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from tests.generators.petstore_service import serve_app
+
+    docs = {
+        "/specs/api.yaml": yaml.safe_dump(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "Remote", "version": "1"},
+                "servers": [{"url": "/v1"}],
+                "paths": {
+                    "/things/{id}": {
+                        "get": {
+                            "operationId": "getThing",
+                            "parameters": [{"$ref": "common/params.yaml#/ThingId"}],
+                            "responses": {
+                                "200": {
+                                    "description": "ok",
+                                    "content": {
+                                        "application/json": {"schema": {"$ref": "common/models.yaml#/Thing"}}
+                                    },
+                                }
+                            },
+                        }
+                    }
+                },
+            }
+        ),
+        "/specs/common/params.yaml": yaml.safe_dump(
+            {
+                "ThingId": {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^t-"},
+                }
+            }
+        ),
+        "/specs/common/models.yaml": yaml.safe_dump(
+            {
+                "Thing": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "parent": {"$ref": "#/Thing"}},
+                }
+            }
+        ),
+    }
+
+    async def doc(request) -> PlainTextResponse:  # type: ignore[no-untyped-def]
+        return PlainTextResponse(docs[request.url.path], media_type="application/yaml")
+
+    with serve_app(Starlette(routes=[Route(path, doc) for path in docs])) as base:
+        result = generate_openapi(f"{base}/specs/api.yaml")
+    assert result.problems == []
+    tool = result.tools[0]
+    assert tool["inputSchema"]["properties"]["id"] == {"type": "string", "pattern": "^t-"}
+    assert (
+        tool["routing"]["config"]["url"] == f"{base}/v1/things/{{id}}"
+    )  # relative server URL joined to the spec URL
+    assert "Recursive reference to Thing" in tool["outputSchema"]["properties"]["parent"]["description"]

@@ -193,6 +193,9 @@ def graphql_cmd(
     introspect: bool = typer.Option(
         False, "--introspect", help="SCHEMA is a live endpoint: run introspection"
     ),
+    introspection_header: list[str] = typer.Option(
+        [], "--introspection-header", help="NAME=VALUE sent with the introspection request only (not written)"
+    ),
     output: Path | None = Output,
     depth: int = typer.Option(2, "--depth", help="levels of nested objects in generated selection sets"),
     prefix: str = Prefix,
@@ -217,6 +220,7 @@ def graphql_cmd(
         "include_mutations": not no_mutations,
         "fields": field or None,
         "auth": _auth(auth_type, credential, auth_name, auth_in),
+        "introspection_headers": _pairs(introspection_header, "--introspection-header") or None,
     }
     _finish(_run("graphql", schema, options, introspect=introspect), output, dry_run, as_json, keep_removed)
 

@@ -66,7 +66,9 @@ class GraphQLOptions:
     include_queries: bool = True
     fields: list[str] | None = None  # only these root fields
     auth: dict[str, Any] | None = None  # {type, credential, in, name}: a vault credential name
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = None  # written into every tool's routing (no secrets: use auth)
+    # sent only with the introspection request (may carry a token; never written to the file)
+    introspection_headers: dict[str, str] | None = None
     timeout: float | None = None
 
 
@@ -124,7 +126,7 @@ def generate_graphql(
             result.problems.append("endpoint: required, the URL the generated tools call")
             return result
     try:
-        schema = schema or load_schema(location, introspect, options.headers)
+        schema = schema or load_schema(location, introspect, options.introspection_headers)
     except SpecError as exc:
         result.problems.append(str(exc))
         return result
@@ -268,6 +270,9 @@ def input_schema(type_: Any, stack: tuple[str, ...]) -> dict[str, Any]:
             schema = input_schema(fdef.type, (*stack, type_.name))
             if fdef.description:
                 schema = {**schema, "description": fdef.description}
+            default = default_of(fdef)
+            if default is not Undefined:
+                schema = {**schema, "default": default}
             props[fname] = schema
             if isinstance(fdef.type, GraphQLNonNull) and default_of(fdef) is Undefined:
                 required.append(fname)
