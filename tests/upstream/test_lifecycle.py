@@ -120,13 +120,8 @@ async def test_servers_start_in_parallel_and_slow_ones_appear_later(tmp_path: Pa
 async def test_list_changed_refreshes_the_catalog(tmp_path: Path) -> None:
     async with running_gateway(tmp_path, {"fx": stdio_server()}) as gw:
         manager = gw.extensions["upstream_manager"]
-        conn = manager.connections["fx"]
-        if conn.modern:
-            # 2026-07-28 servers announce changes on subscriptions/listen only; refresh explicitly
-            await call(gw, "fx_change_tools")
-            await manager.refresh("fx")
-        else:
-            await call(gw, "fx_change_tools")
+        assert manager.connections["fx"].modern  # change notices arrive on subscriptions/listen
+        await call(gw, "fx_change_tools")
         with anyio.fail_after(10):
             while gw.catalog.get_tool("fx_extra") is None:
                 await anyio.sleep(0.05)

@@ -27,6 +27,7 @@ import anyio.abc
 import mcp_types as types
 from mcp.client._probe import negotiate_auto
 from mcp.client.session import ClientRequestContext, ClientSession
+from mcp.client.subscriptions import ListenNotSupportedError, listen
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
@@ -114,6 +115,8 @@ class UpstreamConnection:
         self._wake = anyio.Event()
         self._down = anyio.Event()
         self._inflight: dict[int, Any] = {}
+        self.watched_uris: set[str] = set()
+        self._relisten = anyio.Event()
         self._ids = itertools.count(1)
         self._scope: anyio.CancelScope | None = None
         self._done = anyio.Event()
@@ -249,20 +252,25 @@ class UpstreamConnection:
                     self.protocol_version = session.protocol_version
                     await self._list_all(session)
                 self._session = session
-                self.state = State.READY
-                self.error = None
-                self.connected_at = time.time()
-                self.last_ok = time.time()
-                self._ready.set()
-                log.info(
-                    "upstream %s ready (%s, %s): %d tools",
-                    self.name,
-                    self.spec.describe(),
-                    self.protocol_version,
-                    len(self.capabilities.tools),
-                )
-                await self.listener.on_ready(self)
-                await self._down.wait()
+                async with anyio.create_task_group() as tg:
+                    if self.modern:
+                        with anyio.move_on_after(self.spec.startup_timeout):
+                            await tg.start(self._listen_loop, session)
+                    self.state = State.READY
+                    self.error = None
+                    self.connected_at = time.time()
+                    self.last_ok = time.time()
+                    self._ready.set()
+                    log.info(
+                        "upstream %s ready (%s, %s): %d tools",
+                        self.name,
+                        self.spec.describe(),
+                        self.protocol_version,
+                        len(self.capabilities.tools),
+                    )
+                    await self.listener.on_ready(self)
+                    await self._down.wait()
+                    tg.cancel_scope.cancel()
                 if not self._stop.is_set():
                     await self._await_exit(1.0)
                     self.error = self.error or self._exit_reason()
@@ -298,6 +306,70 @@ class UpstreamConnection:
         with anyio.move_on_after(timeout):
             while proc.returncode is None:
                 await anyio.sleep(0.01)
+
+    # ---- 2026-07-28 change notifications ---------------------------------------------------
+    def watch(self, uri: str) -> None:
+        """Ask a 2026-07-28 upstream for `notifications/resources/updated` about `uri`."""
+        if uri not in self.watched_uris:
+            self.watched_uris.add(uri)
+            self._relisten.set()
+
+    def unwatch(self, uri: str) -> None:
+        if uri in self.watched_uris:
+            self.watched_uris.discard(uri)
+            self._relisten.set()
+
+    async def _listen_loop(
+        self, session: ClientSession, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Keep one `subscriptions/listen` stream open; its events reach `_on_message` (the tee).
+
+        Started before the server is marked ready, so no change announced after the listing is lost.
+        """
+        caps = self.capabilities.server_capabilities
+        started = False
+
+        def ready() -> None:
+            nonlocal started
+            if not started:
+                started = True
+                task_status.started()
+
+        def flag(kind: str, key: str = "listChanged") -> bool:
+            return bool((caps.get(kind) or {}).get(key))
+
+        tools, prompts, resources = flag("tools"), flag("prompts"), flag("resources")
+        if not (tools or prompts or resources or flag("resources", "subscribe")):
+            ready()
+            return
+        while True:
+            self._relisten = anyio.Event()
+            try:
+                async with listen(
+                    session,
+                    tools_list_changed=tools,
+                    prompts_list_changed=prompts,
+                    resources_list_changed=resources,
+                    resource_subscriptions=sorted(self.watched_uris),
+                ) as sub:
+                    ready()
+                    async with anyio.create_task_group() as tg:
+
+                        async def drain() -> None:
+                            async for _event in sub:
+                                pass
+                            self._relisten.set()
+
+                        tg.start_soon(drain)
+                        await self._relisten.wait()
+                        tg.cancel_scope.cancel()
+            except ListenNotSupportedError:
+                ready()
+                return
+            except Exception as exc:  # the stream dropped; re-open after a pause
+                ready()
+                log.debug("upstream %s: subscriptions/listen ended: %s", self.name, _describe(exc))
+                await anyio.sleep(1.0)
 
     def connection_lost(self) -> None:
         self._down.set()

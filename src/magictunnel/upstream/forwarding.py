@@ -217,9 +217,10 @@ class Forwarder:
         self.subscriptions.setdefault(uri, {})[key] = handle
         if first:
             for conn in owners:
-                if conn.modern or not _subscribable(conn):
-                    continue
-                await conn.raw_request("resources/subscribe", {"uri": uri})
+                if conn.modern:
+                    conn.watch(uri)
+                elif _subscribable(conn):
+                    await conn.raw_request("resources/subscribe", {"uri": uri})
 
     async def unsubscribe(self, uri: str, handle: Any) -> None:
         key = getattr(handle, "key", id(handle))
@@ -231,7 +232,9 @@ class Forwarder:
             return
         del self.subscriptions[uri]
         for conn in self.owners_of(uri):
-            if conn.ready and not conn.modern and _subscribable(conn):
+            if conn.modern:
+                conn.unwatch(uri)
+            elif conn.ready and _subscribable(conn):
                 try:
                     await conn.raw_request("resources/unsubscribe", {"uri": uri})
                 except MCPError as exc:
