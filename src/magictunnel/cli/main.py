@@ -20,6 +20,7 @@ SUBCOMMANDS: list[str] = [
     "magictunnel.cli.config_cmd",
     "magictunnel.cli.generate_cmd",
     "magictunnel.cli.servers_cmd",
+    "magictunnel.cli.security_cmd",
 ]
 
 

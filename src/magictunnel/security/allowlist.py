@@ -46,6 +46,7 @@ FIELDS = {
     "description",
 }
 STAGE = "allowlist"
+PAST = {"allow": "allowed", "deny": "denied"}
 
 
 def _validate_parameters(value: Any, where: str) -> dict[str, Any]:
@@ -184,7 +185,7 @@ class AllowlistService:
             allowed = top.action == "allow"
             self.stats["allowed" if allowed else "denied"] += 1
             return Decision(
-                allowed, STAGE, top.name, f"{kind} '{name}' is {top.action}ed by rule '{top.name}'"
+                allowed, STAGE, top.name, f"{kind} '{name}' is {PAST[top.action]} by rule '{top.name}'"
             )
         allowed = self.default_action == "allow"
         self.stats["allowed" if allowed else "denied"] += 1

@@ -71,6 +71,7 @@ class AuditService:
         self.stats = {"recorded": 0, "flushed": 0, "flush_errors": 0, "retention_deleted": 0}
         self.last_error: str | None = None
         self._last_retention = 0.0
+        self._started = False
 
     # ---- recording -----------------------------------------------------------------------
     def _clip(self, value: Any) -> Any:
@@ -160,6 +161,7 @@ class AuditService:
                     log.warning("audit flush failed (entries stay in the journal): %s", self.last_error)
 
         self._task = asyncio.get_running_loop().create_task(loop(), name="audit-flush")
+        self._started = True
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -160,7 +160,11 @@ class PermissionSet:
             for checked_target, checked in checks:
                 rule = self._matches(checked_target, effect, checked)
                 if rule:
-                    result = (effect == "allow", rule, f"{target} '{name}' is {effect}ed by {rule}")
+                    result = (
+                        effect == "allow",
+                        rule,
+                        f"{target} '{name}' is {'allowed' if effect == 'allow' else 'denied'} by {rule}",
+                    )
                     break
             if result:
                 break

@@ -1,0 +1,519 @@
+"""`magictunnel security status|test|lockdown|rbac|audit ...`, straight against the configured database.
+
+A running gateway on the same database picks up changes within `security.poll_interval`.
+Whoever can run these commands can read the configuration and the database: an operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from magictunnel.cli.common import ConfigOption, err_console, load_or_exit
+
+security_app = typer.Typer(help="Security services: status, lockdown, RBAC, audit.", no_args_is_help=True)
+lockdown_app = typer.Typer(help="Emergency lockdown: block every tool execution.", no_args_is_help=True)
+rbac_app = typer.Typer(help="Roles, clients and templates of MCP client RBAC.", no_args_is_help=True)
+roles_app = typer.Typer(help="RBAC roles.", no_args_is_help=True)
+clients_app = typer.Typer(help="RBAC clients (API key client ids, token subjects).", no_args_is_help=True)
+templates_app = typer.Typer(help="Client access templates.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+security_app.add_typer(lockdown_app, name="lockdown")
+security_app.add_typer(rbac_app, name="rbac")
+security_app.add_typer(audit_app, name="audit")
+rbac_app.add_typer(roles_app, name="roles")
+rbac_app.add_typer(clients_app, name="clients")
+rbac_app.add_typer(templates_app, name="templates")
+console = Console()
+JsonOption = typer.Option(False, "--json", help="print JSON")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(security_app, name="security")
+
+
+def actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"
+
+
+def _run(config: Path | None, action: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Open storage + the security services (no gateway, no background tasks) and run `action(suite)`."""
+    from magictunnel.security.common import InvalidInput
+    from magictunnel.security.suite import SecuritySuite
+    from magictunnel.storage import Storage, StorageError
+    from magictunnel.storage.repositories import Duplicate, NotFound
+
+    loaded = load_or_exit(config)
+    base = loaded.path.parent if loaded.path else Path.cwd()
+    if loaded.config.runtime_mode.value != "advanced":
+        err_console.print(
+            "note: the security pipeline runs in runtime mode 'advanced'; this configuration "
+            f"uses '{loaded.config.runtime_mode.value}'",
+            highlight=False,
+        )
+
+    async def go() -> Any:
+        storage = Storage.from_config(loaded.config, base)
+        suite = SecuritySuite(storage, loaded.config.security)
+        try:
+            await suite.load()
+            return await action(suite)
+        finally:
+            if suite.loaded:
+                await suite.close()
+            await storage.close()
+
+    try:
+        return asyncio.run(go())
+    except (InvalidInput, NotFound, Duplicate, StorageError) as exc:
+        err_console.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+
+
+def _json_arg(value: str | None, name: str) -> Any:
+    if value is None:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {name}: not valid JSON ({exc})", highlight=False)
+        raise typer.Exit(2) from None
+    if not isinstance(parsed, dict):
+        err_console.print(f"[red]error:[/red] {name}: must be a JSON object", highlight=False)
+        raise typer.Exit(2)
+    return parsed
+
+
+# ---- status and test ---------------------------------------------------------------------
+@security_app.command("status")
+def status(config: Path | None = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Health and statistics of every security service."""
+
+    async def action(suite: Any) -> Any:
+        return await suite.status()
+
+    out = _run(config, action)
+    if as_json:
+        _print_json(out)
+        return
+    lock = out["lockdown"]
+    console.print(f"database: {out['storage']['database']}  healthy: {out['healthy']}", highlight=False)
+    console.print(
+        "lockdown: "
+        + (
+            f"[red]ACTIVE[/red] since {lock.get('since_iso')} by {lock.get('by')}"
+            if lock["active"]
+            else "off"
+        )
+    )
+    table = Table(title="security services")
+    for col in ("service", "healthy", "statistics"):
+        table.add_column(col)
+    for name, info in out["services"].items():
+        stats = {k: v for k, v in info["statistics"].items() if not isinstance(v, dict | list)}
+        table.add_row(
+            name, str(info["health"].get("healthy")), ", ".join(f"{k}={v}" for k, v in stats.items())
+        )
+    console.print(table)
+
+
+@security_app.command("test")
+def test(
+    tool: str = typer.Argument(..., help="tool name"),
+    arguments: str | None = typer.Option(None, "--args", help="arguments as a JSON object"),
+    client: str = typer.Option("anonymous", "--client", help="client id"),
+    roles: list[str] = typer.Option([], "--role", help="a role the credential carries (repeatable)"),
+    server: str | None = typer.Option(None, "--server", help="upstream server of the tool"),
+    source_ip: str | None = typer.Option(None, "--source-ip"),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """What every pipeline stage would decide for a call (nothing is executed)."""
+    from magictunnel.pipeline.context import Identity
+
+    args = _json_arg(arguments, "--args")
+
+    async def action(suite: Any) -> Any:
+        probe = suite.probe_tool(tool, server)
+        return await suite.explain(
+            Identity(client_id=client, roles=tuple(roles)), probe, args, "mcp", source_ip
+        )
+
+    out = _run(config, action)
+    if as_json:
+        _print_json(out)
+    else:
+        table = Table(title=f"{tool} for client {client} (roles: {', '.join(out['roles']) or 'none'})")
+        for col in ("stage", "verdict", "rule", "reason"):
+            table.add_column(col)
+        for s in out["stages"]:
+            table.add_row(
+                s["stage"], "allow" if s["allowed"] else "[red]deny[/red]", str(s["rule"] or ""), s["reason"]
+            )
+        console.print(table)
+        console.print(
+            "[green]allowed[/green]"
+            if out["allowed"]
+            else f"[red]denied[/red] by {out['denied_by']['stage']} (rule {out['denied_by']['rule']})"
+        )
+    if not out["allowed"]:
+        raise typer.Exit(3)
+
+
+# ---- lockdown ----------------------------------------------------------------------------
+def _lockdown(active: bool | None, reason: str, config: Path | None, as_json: bool) -> None:
+    async def action(suite: Any) -> Any:
+        if active is None:
+            return suite.lockdown.status()
+        return await suite.lockdown.set(active, actor(), reason)
+
+    out = _run(config, action)
+    if as_json:
+        _print_json(out)
+    elif out["active"]:
+        console.print(
+            f"[red]lockdown ACTIVE[/red] since {out.get('since_iso')} by {out.get('by')}"
+            + (f": {out['reason']}" if out.get("reason") else ""),
+            highlight=False,
+        )
+    else:
+        console.print(
+            "lockdown off"
+            + (f" (last change {out.get('since_iso')} by {out.get('by')})" if out.get("by") else ""),
+            highlight=False,
+        )
+
+
+@lockdown_app.command("on")
+def lockdown_on(
+    reason: str = typer.Option("", "--reason", "-r"),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Block every tool execution (running gateways follow within security.poll_interval)."""
+    _lockdown(True, reason, config, as_json)
+
+
+@lockdown_app.command("off")
+def lockdown_off(
+    reason: str = typer.Option("", "--reason", "-r"),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Allow tool execution again."""
+    _lockdown(False, reason, config, as_json)
+
+
+@lockdown_app.command("status")
+def lockdown_status(config: Path | None = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Is the lockdown on?"""
+    _lockdown(None, "", config, as_json)
+
+
+# ---- rbac --------------------------------------------------------------------------------
+def _audited(suite: Any, action: str, target: str, details: Any = None) -> Awaitable[None]:
+    return suite.audit_change(actor(), action, target, details)
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*[", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v) for v in row])
+    console.print(table)
+
+
+def _perm_text(perms: list[dict[str, str]]) -> list[str]:
+    return [("!" if p["effect"] == "deny" else "") + f"{p['type']}:{p['pattern']}" for p in perms]
+
+
+@roles_app.command("list")
+def roles_list(config: Path | None = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Roles with what they inherit and grant."""
+
+    async def action(suite: Any) -> Any:
+        return [
+            {**r, "effective_roles": list(suite.rbac.expand([r["name"]]))} for r in suite.rbac.roles.values()
+        ]
+
+    rows = _run(config, action)
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        "roles",
+        ("name", "inherits", "permissions", "description"),
+        [(r["name"], r["inherits"], _perm_text(r["permissions"]), r["description"]) for r in rows],
+    )
+
+
+@roles_app.command("add")
+def roles_add(
+    name: str,
+    inherits: list[str] = typer.Option([], "--inherits", help="parent role (repeatable)"),
+    perms: list[str] = typer.Option([], "--perm", help="e.g. tool:fs_* or !server:prod (repeatable)"),
+    description: str = typer.Option("", "--description"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create a role."""
+
+    async def action(suite: Any) -> Any:
+        row = await suite.rbac.create_role(
+            {"name": name, "inherits": inherits, "permissions": perms, "description": description}
+        )
+        await _audited(suite, "rbac.role.create", f"role {name}", row)
+        return row
+
+    _run(config, action)
+    console.print(f"role {name} created", highlight=False)
+
+
+@roles_app.command("remove")
+def roles_remove(name: str, config: Path | None = ConfigOption) -> None:
+    """Delete a role (refused while a role, client or template uses it)."""
+
+    async def action(suite: Any) -> Any:
+        await suite.rbac.delete_role(name)
+        await _audited(suite, "rbac.role.delete", f"role {name}")
+
+    _run(config, action)
+    console.print(f"role {name} deleted", highlight=False)
+
+
+@clients_app.command("list")
+def clients_list(config: Path | None = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Clients known to RBAC."""
+
+    async def action(suite: Any) -> Any:
+        return list(suite.rbac.clients.values())
+
+    rows = _run(config, action)
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        "clients",
+        ("id", "kind", "roles", "permissions", "enabled", "template"),
+        [
+            (c["id"], c["kind"], c["roles"], _perm_text(c["permissions"]), c["enabled"], c["template"] or "")
+            for c in rows
+        ],
+    )
+
+
+@clients_app.command("add")
+def clients_add(
+    client_id: str,
+    roles: list[str] = typer.Option([], "--role", help="role (repeatable)"),
+    perms: list[str] = typer.Option([], "--perm", help="direct permission (repeatable)"),
+    kind: str = typer.Option("agent", "--kind", help="agent or application"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Register a client with roles and direct permissions."""
+
+    async def action(suite: Any) -> Any:
+        row = await suite.rbac.create_client(
+            {"id": client_id, "roles": roles, "permissions": perms, "kind": kind}
+        )
+        await _audited(suite, "rbac.client.create", f"client {client_id}", row)
+
+    _run(config, action)
+    console.print(f"client {client_id} registered", highlight=False)
+
+
+@clients_app.command("remove")
+def clients_remove(client_id: str, config: Path | None = ConfigOption) -> None:
+    """Remove a client."""
+
+    async def action(suite: Any) -> Any:
+        await suite.rbac.delete_client(client_id)
+        await _audited(suite, "rbac.client.delete", f"client {client_id}")
+
+    _run(config, action)
+    console.print(f"client {client_id} removed", highlight=False)
+
+
+@clients_app.command("show")
+def clients_show(client_id: str, config: Path | None = ConfigOption) -> None:
+    """A client's effective roles and permissions (and where each comes from)."""
+
+    async def action(suite: Any) -> Any:
+        return suite.rbac.client_permissions(client_id)
+
+    _print_json(_run(config, action))
+
+
+@templates_app.command("list")
+def templates_list(config: Path | None = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Client access templates."""
+
+    async def action(suite: Any) -> Any:
+        return list(suite.rbac.templates.values())
+
+    rows = _run(config, action)
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        "templates",
+        ("name", "roles", "permissions", "description"),
+        [(t["name"], t["roles"], _perm_text(t["permissions"]), t["description"]) for t in rows],
+    )
+
+
+@templates_app.command("add")
+def templates_add(
+    name: str,
+    roles: list[str] = typer.Option([], "--role"),
+    perms: list[str] = typer.Option([], "--perm"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create a template."""
+
+    async def action(suite: Any) -> Any:
+        row = await suite.rbac.create_template({"name": name, "roles": roles, "permissions": perms})
+        await _audited(suite, "rbac.template.create", f"template {name}", row)
+
+    _run(config, action)
+    console.print(f"template {name} created", highlight=False)
+
+
+@templates_app.command("apply")
+def templates_apply(name: str, client_id: str, config: Path | None = ConfigOption) -> None:
+    """Give a client (created if new) the template's roles and permissions."""
+
+    async def action(suite: Any) -> Any:
+        row = await suite.rbac.apply_template(client_id, name)
+        await _audited(suite, "rbac.template.apply", f"template {name} -> client {client_id}")
+        return row
+
+    row = _run(config, action)
+    console.print(f"client {client_id} now has roles {', '.join(row['roles']) or 'none'}", highlight=False)
+
+
+@rbac_app.command("check")
+def rbac_check(
+    client_id: str,
+    tool: str,
+    roles: list[str] = typer.Option([], "--role"),
+    server: str | None = typer.Option(None, "--server"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """May this client call this tool? Exit 3 when not."""
+    from magictunnel.pipeline.context import Identity
+
+    async def action(suite: Any) -> Any:
+        return suite.rbac.check(
+            Identity(client_id=client_id, roles=tuple(roles)), "tool", tool, server
+        ).to_dict()
+
+    out = _run(config, action)
+    console.print(
+        ("[green]allowed[/green]" if out["allowed"] else "[red]denied[/red]") + f": {out['reason']}",
+        highlight=False,
+    )
+    if not out["allowed"]:
+        raise typer.Exit(3)
+
+
+# ---- audit -------------------------------------------------------------------------------
+def _entries(rows: list[dict[str, Any]], title: str, as_json: bool) -> None:
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        title,
+        ("time", "event", "outcome", "client", "tool", "rule", "message"),
+        [
+            (
+                e["time"],
+                f"{e['event_type']}/{e['action']}",
+                e["outcome"],
+                e["client_id"] or "",
+                e["tool"] or "",
+                e["rule"] or "",
+                (e["message"] or "")[:80],
+            )
+            for e in rows
+        ],
+    )
+
+
+@audit_app.command("recent")
+def audit_recent(
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10000),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The newest audit entries."""
+
+    async def action(suite: Any) -> Any:
+        return await suite.audit.recent(limit)
+
+    _entries(_run(config, action), "recent audit entries", as_json)
+
+
+@audit_app.command("search")
+def audit_search(
+    text: str,
+    limit: int = typer.Option(100, "--limit", "-n", min=1, max=10000),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Entries whose message, tool, client, rule or arguments contain TEXT."""
+
+    async def action(suite: Any) -> Any:
+        return await suite.audit.search(text, limit)
+
+    _entries(_run(config, action), f"audit entries matching {text!r}", as_json)
+
+
+@audit_app.command("violations")
+def audit_violations(
+    limit: int = typer.Option(100, "--limit", "-n", min=1, max=10000),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Denied and blocked calls."""
+
+    async def action(suite: Any) -> Any:
+        return await suite.audit.violations(limit)
+
+    _entries(_run(config, action), "security violations", as_json)
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Path = typer.Option(..., "--output", "-o", help="file to write"),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Export the whole audit log (oldest first)."""
+
+    async def action(suite: Any) -> Any:
+        q = suite.audit.build_query({})
+        count = 0
+        with output.open("w", encoding="utf-8", newline="") as fh:
+            async for chunk in suite.audit.export(q, fmt):
+                fh.write(chunk)
+                count += 1
+        return count
+
+    count = _run(config, action)
+    console.print(f"wrote {output} ({count} chunks)", highlight=False)
