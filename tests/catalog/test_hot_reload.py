@@ -90,3 +90,38 @@ async def test_non_yaml_changes_and_stopped_watcher_do_nothing(watched) -> None:
     (caps / "a.yaml").write_text(tool_yaml("alpha", "after stop"))
     await asyncio.sleep(1.0)
     assert queue.empty() and catalog.tools["alpha"].description == "armed"
+
+
+def test_reload_parses_only_the_files_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from magictunnel.catalog import file_registry
+
+    parsed: list[str] = []
+    real = file_registry.load_capability_file
+
+    def counting(path: Path, known: set[str] | None = None):
+        parsed.append(path.name)
+        return real(path, known)
+
+    monkeypatch.setattr(file_registry, "load_capability_file", counting)
+    (tmp_path / "a.yaml").write_text(tool_yaml("alpha", "one"))
+    (tmp_path / "b.yaml").write_text(tool_yaml("beta", "one"))
+    catalog = Catalog()
+    registry = FileRegistry(catalog, [str(tmp_path)], {"subprocess"})
+    registry.reload()
+    assert sorted(parsed) == ["a.yaml", "b.yaml"]
+    parsed.clear()
+    registry.reload()
+    assert parsed == []
+    (tmp_path / "b.yaml").write_text(tool_yaml("beta", "two"))
+    registry.reload()
+    assert parsed == ["b.yaml"] and catalog.tools["beta"].description == "two"
+    # an editor's atomic save (write elsewhere, rename over), same size: still seen as a change
+    (tmp_path / "new.tmp").write_text(tool_yaml("alpha", "six"))
+    os.replace(tmp_path / "new.tmp", tmp_path / "a.yaml")
+    registry.reload()
+    assert catalog.tools["alpha"].description == "six"
+    (tmp_path / "a.yaml").unlink()
+    registry.reload()
+    assert sorted(catalog.tools) == ["beta"]

@@ -26,7 +26,9 @@ the tool and the field; a bad tool is skipped, the rest of the file still loads.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,9 @@ from magictunnel.catalog.models import (
     Routing,
     ToolDef,
 )
+
+# libyaml's parser when PyYAML was built with it: many times faster on large files
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -151,18 +156,35 @@ def parse_tool(
 
 def check_schema(schema: dict[str, Any], where: str) -> list[str]:
     try:
+        key = json.dumps(schema, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        key = None
+    problem = _schema_problem(key) if key is not None else _schema_problem_uncached(schema)
+    if problem is None:
+        return []
+    path, message = problem
+    return [f"{where}{'.' + path if path else ''}: invalid JSON Schema: {message}"]
+
+
+@lru_cache(maxsize=8192)
+def _schema_problem(key: str) -> tuple[str, str] | None:
+    """Schema checks are the slow part of loading a large file; most schemas repeat."""
+    return _schema_problem_uncached(json.loads(key))
+
+
+def _schema_problem_uncached(schema: dict[str, Any]) -> tuple[str, str] | None:
+    try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        path = ".".join(str(p) for p in exc.path)
-        return [f"{where}{'.' + path if path else ''}: invalid JSON Schema: {exc.message}"]
-    return []
+        return ".".join(str(p) for p in exc.path), exc.message
+    return None
 
 
 def load_capability_file(path: Path, known_routing: set[str] | None = None) -> LoadResult:
     result = LoadResult(path=path)
     source = f"file:{path}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as exc:
         result.problems.append(f"{path}: cannot read: {exc.strerror}")
         return result

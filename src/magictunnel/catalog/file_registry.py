@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from magictunnel.catalog.capability_file import LoadResult, expand_paths, load_capability_file
@@ -36,6 +37,8 @@ class FileRegistry:
         self._watch_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self.check_routing = check_routing
+        # path -> (file stamp, parse result): a reload re-parses only the files that changed
+        self._parsed: dict[Path, tuple[tuple[object, ...], LoadResult]] = {}
 
     @property
     def problems(self) -> list[str]:
@@ -45,8 +48,12 @@ class FileRegistry:
         results: dict[Path, LoadResult] = {}
         snapshot = SourceSnapshot(name=SOURCE_NAME, priority=10)
         seen: dict[str, Path] = {}
-        for path in expand_paths(self.paths, self.base):
-            result = load_capability_file(path, self.known_routing)
+        paths = expand_paths(self.paths, self.base)
+        for stale in set(self._parsed) - set(paths):
+            del self._parsed[stale]
+        for path in paths:
+            raw = self._parse(path)
+            result = replace(raw, tools=list(raw.tools), problems=list(raw.problems))
             checker = self.check_routing
             kept = []
             for tool in result.tools:
@@ -70,6 +77,27 @@ class FileRegistry:
             snapshot.resource_templates.extend(result.resource_templates)
         self.results = results
         return snapshot
+
+    def _parse(self, path: Path) -> LoadResult:
+        """Parse a file, or reuse the last parse when the file has not changed since."""
+        try:
+            st = path.stat()
+            stamp: tuple[object, ...] | None = (
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_size,
+                st.st_ino,
+                frozenset(self.known_routing),
+            )
+        except OSError:
+            stamp = None
+        cached = self._parsed.get(path)
+        if stamp is not None and cached is not None and cached[0] == stamp:
+            return cached[1]
+        result = load_capability_file(path, self.known_routing)
+        if stamp is not None:
+            self._parsed[path] = (stamp, result)
+        return result
 
     def reload(self) -> None:
         self.catalog.set_source(self.load())
