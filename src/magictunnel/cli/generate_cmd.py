@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from magictunnel.generators.common import GenerationResult
-from magictunnel.generators.output import dump_yaml, merge_files
-from magictunnel.generators.service import OptionsError, generate, preview, write
+if TYPE_CHECKING:  # the generators (protobuf, graphql-core) load only when a command runs
+    from magictunnel.generators.common import GenerationResult
 
 generate_app = typer.Typer(
     help="Generate MCP tools from OpenAPI, GraphQL or gRPC definitions.", no_args_is_help=True
@@ -69,6 +68,8 @@ def _finish(
         console.print(f"[yellow]warning[/yellow] {warning}", highlight=False, soft_wrap=True)
     if len(result.warnings) > 50:
         console.print(f"[yellow]... {len(result.warnings) - 50} more warnings[/yellow]")
+    from magictunnel.generators.service import preview, write
+
     if dry_run or output is None:
         _doc, report, text = preview(result, output)
         if as_json:
@@ -279,6 +280,8 @@ def merge_cmd(
     if on_conflict not in ("error", "first", "last", "prefix"):
         console.print(f"[red]--on-conflict: expected error, first, last or prefix, got {on_conflict!r}[/red]")
         raise typer.Exit(2)
+    from magictunnel.generators.output import dump_yaml, merge_files
+
     doc, problems = merge_files(files, on_conflict)
     for problem in problems:
         console.print(f"[red]error[/red] {problem}", highlight=False)
@@ -306,6 +309,8 @@ def _check_naming(naming: str) -> None:
 def _run(
     kind: str, source: str | None, options: dict[str, Any], introspect: bool = False
 ) -> GenerationResult:
+    from magictunnel.generators.service import OptionsError, generate
+
     try:
         return generate(kind, source, options, introspect=introspect)
     except OptionsError as exc:
