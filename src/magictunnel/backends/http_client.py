@@ -191,6 +191,13 @@ async def apply_auth(
     if not auth:
         return []
     secret = await resolve_secret(vault_provider, str(auth.get("credential")))
+    extra: list[str] = []
+    oauth = auth.get("oauth2")
+    if isinstance(oauth, dict) and oauth.get("flow") == "client_credentials":  # see backends/oauth2_client.py
+        from magictunnel.backends.oauth2_client import client_credentials_token
+
+        extra = [secret]
+        secret = await client_credentials_token(oauth, secret)
     kind = auth.get("type")
     if kind == "bearer":
         headers["Authorization"] = f"Bearer {secret}"
@@ -212,7 +219,7 @@ async def apply_auth(
         return [secret, token]
     else:
         raise BackendError(f"auth.type {kind!r} is not supported")
-    return [secret]
+    return [secret, *extra]
 
 
 def build_request(
