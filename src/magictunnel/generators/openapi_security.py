@@ -6,10 +6,12 @@ The generated file never holds a secret. It names a credential that the gateway'
     auth: {type: api_key, credential: petstore.api_key, in: header, name: api_key}  # in: header|query|cookie
     auth: {type: bearer, credential: petstore.bearer}
     auth: {type: basic, credential: petstore.basic}          # the secret is "user:password"
-    auth: {type: bearer, credential: svc.oauth,               # OAuth2 client credentials: the
-           oauth2: {flow: client_credentials,                 # vault (or an auth helper) turns the
-                    token_url: https://.../token,             # client id/secret stored under this
-                    scopes: [read]}}                          # name into an access token
+    auth: {type: bearer, credential: svc.oauth,              # OAuth2 client credentials: the
+           oauth2: {flow: client_credentials,                # vault holds "client_id:client_secret";
+                    token_url: https://.../token,            # backends/oauth2_client.py exchanges it
+                    scopes: [read]}}                         # for a cached access token per call
+    auth: {type: bearer, credential: svc.user_token,         # other OAuth2 flows (a user signs in in
+           oauth2: {flow: authorizationCode, note: ...}}     # a browser): the vault holds the token
 
 Credential names default to `<prefix>.<scheme name>` (prefix: the spec's title, slugged);
 `credentials={scheme: name}` overrides them.
