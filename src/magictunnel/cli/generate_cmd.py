@@ -156,7 +156,7 @@ def openapi_cmd(
         None, "--credential-prefix", help="prefix of default credential names"
     ),
     no_output_schema: bool = typer.Option(False, "--no-output-schema"),
-    output_depth: int = typer.Option(3, "--output-depth", help="levels of nesting kept in output schemas"),
+    output_depth: int = typer.Option(2, "--output-depth", help="levels of nesting kept in output schemas"),
     timeout: float | None = typer.Option(None, "--timeout", help="per-call timeout written into routing"),
     dry_run: bool = DryRun,
     as_json: bool = AsJson,

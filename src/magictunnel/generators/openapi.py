@@ -65,7 +65,7 @@ class OpenAPIOptions:
     credential_prefix: str | None = None
     output_schema: bool = True
     max_input_depth: int = 12
-    max_output_depth: int = 3
+    max_output_depth: int = 2
     timeout: float | None = None
 
 
