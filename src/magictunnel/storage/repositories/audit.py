@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select
+from sqlalchemy import String, cast, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from magictunnel.storage.engine import Storage
@@ -14,6 +14,7 @@ from magictunnel.storage.models.security import AuditEntry
 from magictunnel.storage.repositories.base import row_to_dict
 
 VIOLATION_OUTCOMES = ("denied", "blocked")
+_DEFAULTS: dict[str, Any] = {"action": "", "message": ""}
 
 
 @dataclass
@@ -52,18 +53,19 @@ class AuditRepository:
 
     async def _append(self, entries: list[dict[str, Any]], cols: set[str]) -> int:
         ids = [e["id"] for e in entries]
+        table = AuditEntry.__table__
         async with self.storage.session() as s:
             existing: set[str] = set()
             for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
                 existing.update(
-                    (await s.scalars(select(AuditEntry.id).where(AuditEntry.id.in_(ids[i : i + 500])))).all()
+                    (await s.scalars(select(AuditEntry.id).where(AuditEntry.id.in_(chunk)))).all()
                 )
             fresh = [
-                AuditEntry(**{k: v for k, v in e.items() if k in cols})
-                for e in entries
-                if e["id"] not in existing
+                {c: e.get(c, _DEFAULTS.get(c)) for c in cols} for e in entries if e["id"] not in existing
             ]
-            s.add_all(fresh)
+            for i in range(0, len(fresh), 1000):
+                await s.execute(insert(table), fresh[i : i + 1000])  # one executemany per batch
             return len(fresh)
 
     def _filtered(self, q: AuditQuery) -> Any:
