@@ -141,3 +141,14 @@ def test_check_config() -> None:
     assert backend.check_config(
         {"target": "h:1", "service": "s", "method": "m", "reflection": True, "max_messages": 0}
     ) == ["max_messages: expected a positive integer"]
+
+
+@pytest.mark.anyio
+async def test_api_key_goes_into_metadata(target: str) -> None:
+    backend = GrpcBackend(lambda: DictVault({"inv.key": "Bearer s3cret"}))
+    auth = {"type": "api_key", "credential": "inv.key", "in": "query", "name": "Authorization"}
+    try:
+        result = await call(backend, tool(target, "GetItem", auth=auth), {"sku": "A2"})
+    finally:
+        await backend.aclose()
+    assert result.structured_content["name"] == "saw"

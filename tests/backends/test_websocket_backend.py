@@ -18,7 +18,7 @@ from magictunnel.pipeline.context import CallContext
 
 class DictVault:
     def get_secret(self, name: str) -> str | None:
-        return {"ws.token": "tok-123"}.get(name)
+        return {"ws.token": "tok-123", "ws.cookie": "c-456"}.get(name)
 
 
 async def handler(ws: ServerConnection) -> None:
@@ -31,6 +31,8 @@ async def handler(ws: ServerConnection) -> None:
             await ws.send(json.dumps({"type": "done"}))
         elif msg.get("op") == "whoami":
             await ws.send(json.dumps({"auth": auth}))
+        elif msg.get("op") == "cookie":
+            await ws.send(json.dumps({"cookie": ws.request.headers.get("Cookie")}))
         elif msg.get("op") == "close":
             await ws.send("bye")
             await ws.close()
@@ -100,3 +102,15 @@ def test_check_config() -> None:
         "until: invalid regular expression: missing ), unterminated subpattern at position 0",
         "max_messages: expected a positive integer",
     ]
+
+
+@pytest.mark.anyio
+async def test_api_key_cookie_is_sent_with_the_handshake(url: str) -> None:
+    config = {
+        "url": url,
+        "message": {"op": "cookie"},
+        "headers": {"Cookie": "theme=dark"},
+        "auth": {"type": "api_key", "credential": "ws.cookie", "in": "cookie", "name": "session"},
+    }
+    data = (await run(config, {})).structured_content
+    assert data["messages"] == [{"cookie": "theme=dark; session=c-456"}]

@@ -111,7 +111,11 @@ class GrpcBackend:
         config = tool.routing.config
         info = await self._method(tool)
         metadata = {k.lower(): v for k, v in render_headers(config.get("metadata") or {}, arguments).items()}
-        secrets = await apply_auth(config.get("auth"), self.vault, metadata, [], {})
+        extra: list[tuple[str, str]] = []
+        cookies: dict[str, str] = {}
+        secrets = await apply_auth(config.get("auth"), self.vault, metadata, extra, cookies)
+        for key, value in [*extra, *cookies.items()]:  # gRPC has no query or cookies: an api_key is metadata
+            metadata[key] = value
         md = tuple((k.lower(), v) for k, v in metadata.items())
         timeout = float(config.get("timeout") or DEFAULT_TIMEOUT)
         limit = int(config.get("max_messages", DEFAULT_MAX_MESSAGES))

@@ -77,7 +77,11 @@ class WebSocketBackend:
         url = render_url(str(config["url"]), arguments)
         headers = render_headers(config.get("headers") or {}, arguments)
         params: list[tuple[str, str]] = []
-        secrets = await apply_auth(config.get("auth"), self.vault, headers, params, {})
+        cookies: dict[str, str] = {}
+        secrets = await apply_auth(config.get("auth"), self.vault, headers, params, cookies)
+        if cookies:
+            jar = "; ".join(f"{k}={v}" for k, v in cookies.items())
+            headers["Cookie"] = f"{headers['Cookie']}; {jar}" if headers.get("Cookie") else jar
         if params:
             from urllib.parse import urlencode
 
