@@ -74,19 +74,28 @@ def scaled_catalog(docs: list[ToolDoc], size: int, seed: int = 7) -> list[ToolDo
             for _ in range(max(1, len(words) // 6)):
                 words[rng.randrange(len(words))] = rng.choice(vocab)
         server = f"{base.server or 'srv'}-{rng.randrange(10_000):04d}"
-        out.append(make_doc(f"{server}/{base.name}-{i}", f"{base.name}_{i}", " ".join(words),
-                            base.input_schema, server))
+        out.append(
+            make_doc(
+                f"{server}/{base.name}-{i}", f"{base.name}_{i}", " ".join(words), base.input_schema, server
+            )
+        )
     return out
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=_default_data())
     parser.add_argument("--threshold", type=float, default=0.7)
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--skip-scale", action="store_true", help="skip the generated large catalog")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="embedding cache for the large catalog (default: a fresh temp dir, i.e. cold)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="embedding cache for the large catalog (default: a fresh temp dir, i.e. cold)",
+    )
     args = parser.parse_args()
 
     catalog_path, queries_path = args.data / "catalog.json", args.data / "dev-queries.jsonl"
@@ -112,23 +121,37 @@ def main() -> int:
     rankings = list(rank_queries(engine, queries, top_k=10))
     metrics = score_rankings(queries, rankings, args.threshold)
     p50, p99 = latency(engine, [q.query for q in queries], rounds=3)
-    report.update({
-        "recall_at_1": round(metrics.recall_at_1, 3), "recall_at_5": round(metrics.recall_at_5, 3),
-        "mrr": round(metrics.mrr, 3), "threshold": args.threshold,
-        "no_match_rejected": round(metrics.no_match_rejected, 3),
-        "real_rejected": round(metrics.real_rejected, 3),
-        "model_load_s": round(model_load, 2), "cold_build_s": round(cold, 2), "warm_build_s": round(warm, 2),
-        "p50_ms": round(p50, 2), "p99_ms": round(p99, 2),
-    })
-    print(f"Recall@1 {metrics.recall_at_1:.3f}  Recall@5 {metrics.recall_at_5:.3f}  MRR {metrics.mrr:.3f}  "
-          f"({metrics.positives} real, {metrics.negatives} no-match)")
-    print(f"threshold {args.threshold}: no-match rejected {metrics.no_match_rejected:.1%}, "
-          f"real requests rejected {metrics.real_rejected:.1%}")
+    report.update(
+        {
+            "recall_at_1": round(metrics.recall_at_1, 3),
+            "recall_at_5": round(metrics.recall_at_5, 3),
+            "mrr": round(metrics.mrr, 3),
+            "threshold": args.threshold,
+            "no_match_rejected": round(metrics.no_match_rejected, 3),
+            "real_rejected": round(metrics.real_rejected, 3),
+            "model_load_s": round(model_load, 2),
+            "cold_build_s": round(cold, 2),
+            "warm_build_s": round(warm, 2),
+            "p50_ms": round(p50, 2),
+            "p99_ms": round(p99, 2),
+        }
+    )
+    print(
+        f"Recall@1 {metrics.recall_at_1:.3f}  Recall@5 {metrics.recall_at_5:.3f}  MRR {metrics.mrr:.3f}  "
+        f"({metrics.positives} real, {metrics.negatives} no-match)"
+    )
+    print(
+        f"threshold {args.threshold}: no-match rejected {metrics.no_match_rejected:.1%}, "
+        f"real requests rejected {metrics.real_rejected:.1%}"
+    )
     for th in (0.5, 0.6, 0.8):
         m = score_rankings(queries, rankings, th)
         print(f"  at {th}: no-match rejected {m.no_match_rejected:.1%}, real rejected {m.real_rejected:.1%}")
-    print(f"{len(docs)} tools: model load {model_load:.2f}s, cold build {cold:.2f}s, warm build {warm:.2f}s, "
-          f"latency p50 {p50:.2f} ms p99 {p99:.2f} ms", flush=True)
+    print(
+        f"{len(docs)} tools: model load {model_load:.2f}s, cold build {cold:.2f}s, warm build {warm:.2f}s, "
+        f"latency p50 {p50:.2f} ms p99 {p99:.2f} ms",
+        flush=True,
+    )
 
     if not args.skip_scale:
         big = scaled_catalog(docs, args.scale)
@@ -149,11 +172,19 @@ def main() -> int:
         big_engine.build(big)
         big_warm = time.perf_counter() - t0
         bp50, bp99 = latency(big_engine, [q.query for q in queries])
-        report.update({"scale_tools": len(big), "scale_cold_build_s": round(big_cold, 2),
-                       "scale_warm_build_s": round(big_warm, 2), "scale_p50_ms": round(bp50, 2),
-                       "scale_p99_ms": round(bp99, 2)})
-        print(f"{len(big)} tools: cold build {big_cold:.2f}s (cache {'given' if args.cache_dir else 'empty'}), "
-              f"warm start {big_warm:.2f}s, latency p50 {bp50:.2f} ms p99 {bp99:.2f} ms")
+        report.update(
+            {
+                "scale_tools": len(big),
+                "scale_cold_build_s": round(big_cold, 2),
+                "scale_warm_build_s": round(big_warm, 2),
+                "scale_p50_ms": round(bp50, 2),
+                "scale_p99_ms": round(bp99, 2),
+            }
+        )
+        print(
+            f"{len(big)} tools: cold build {big_cold:.2f}s (cache {'given' if args.cache_dir else 'empty'}), "
+            f"warm start {big_warm:.2f}s, latency p50 {bp50:.2f} ms p99 {bp99:.2f} ms"
+        )
         if own_tmp is not None:
             own_tmp.cleanup()
     report["rss_mb"] = round(rss_mb(), 1)

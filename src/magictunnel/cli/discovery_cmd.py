@@ -13,8 +13,9 @@ from rich.table import Table
 
 from magictunnel.cli.common import ConfigOption, err_console, load_or_exit
 
-discovery_app = typer.Typer(help="Smart discovery: rank tools for plain-language requests.",
-                            no_args_is_help=True)
+discovery_app = typer.Typer(
+    help="Smart discovery: rank tools for plain-language requests.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -50,17 +51,23 @@ def _engine_for_catalog(catalog: Path, cache: Path | None):
 
 @discovery_app.command("rank")
 def rank(
-    catalog: Path = typer.Option(..., "--catalog", help="catalog JSON: a list of {server, name, description, "
-                                 "inputSchema}"),
+    catalog: Path = typer.Option(
+        ..., "--catalog", help="catalog JSON: a list of {server, name, description, inputSchema}"
+    ),
     queries: Path = typer.Option(..., "--queries", help="queries JSONL: {id, query[, expected]} per line"),
     top_k: int = typer.Option(10, "--top-k", min=1, max=1000, help="results per query"),
     threshold: float | None = typer.Option(
-        None, "--threshold", min=0.0, max=1.0,
+        None,
+        "--threshold",
+        min=0.0,
+        max=1.0,
         help="print [] for a query whose best confidence is below this (default: always print the "
-             "ranking; scores are calibrated confidences, the gateway's default threshold is 0.7)"),
+        "ranking; scores are calibrated confidences, the gateway's default threshold is 0.7)",
+    ),
     config: Path | None = ConfigOption,
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="embedding cache directory "
-                                          "(default: <storage.data_dir>/discovery)"),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="embedding cache directory (default: <storage.data_dir>/discovery)"
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the embedding cache"),
 ) -> None:
     """Rank every query against the catalog with the gateway's ranking code; print rankings JSONL."""
@@ -81,8 +88,9 @@ def rank(
 def discover(
     request: str = typer.Argument(..., help="what you want done, in plain words"),
     top_k: int = typer.Option(5, "--top-k", min=1, max=100, help="candidates to show"),
-    catalog: Path | None = typer.Option(None, "--catalog", help="rank a catalog JSON file instead of the "
-                                        "gateway's configured tools"),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="rank a catalog JSON file instead of the gateway's configured tools"
+    ),
     config: Path | None = ConfigOption,
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
@@ -97,9 +105,22 @@ def discover(
     else:
         rows = asyncio.run(_discover_in_gateway(config, request, top_k))
     if as_json:
-        print(json.dumps([{"server": s, "name": n, "confidence": round(h.confidence, 4),
-                           "score": round(h.score, 4), "reasoning": h.reasoning()} for s, n, h in rows],
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "server": s,
+                        "name": n,
+                        "confidence": round(h.confidence, 4),
+                        "score": round(h.score, 4),
+                        "reasoning": h.reasoning(),
+                    }
+                    for s, n, h in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if not rows:
         console.print("no tools to rank")
@@ -108,7 +129,9 @@ def discover(
     for column in ("#", "tool", "server", "confidence", "score", "why"):
         table.add_column(column)
     for i, (server, name, hit) in enumerate(rows, 1):
-        table.add_row(str(i), name, server or "-", f"{hit.confidence:.2f}", f"{hit.score:.2f}", hit.reasoning())
+        table.add_row(
+            str(i), name, server or "-", f"{hit.confidence:.2f}", f"{hit.score:.2f}", hit.reasoning()
+        )
     console.print(table)
 
 
@@ -127,8 +150,9 @@ async def _discover_in_gateway(config: Path | None, request: str, top_k: int):
     try:
         service = gateway.extensions.get("discovery")
         if service is None:
-            err_console.print("[red]error:[/red] smart discovery is not enabled (smart_discovery.enabled)",
-                              highlight=False)
+            err_console.print(
+                "[red]error:[/red] smart discovery is not enabled (smart_discovery.enabled)", highlight=False
+            )
             raise typer.Exit(1)
         await service.ready()
         hits = service.engine.search(request, top_k=top_k)

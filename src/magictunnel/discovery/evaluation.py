@@ -82,12 +82,15 @@ def load_queries(path: Path) -> list[Query]:
     return out
 
 
-def rank_queries(engine: DiscoveryEngine, queries: Iterable[Query], top_k: int = 10,
-                 threshold: float | None = None) -> Iterator[dict[str, Any]]:
+def rank_queries(
+    engine: DiscoveryEngine, queries: Iterable[Query], top_k: int = 10, threshold: float | None = None
+) -> Iterator[dict[str, Any]]:
     """One rankings row per query; with `threshold`, a query whose best confidence is below it gets []."""
     for query in queries:
         hits = engine.search(query.query, top_k=top_k)
-        results = [{"server": h.doc.server, "name": h.doc.name, "score": round(h.confidence, 6)} for h in hits]
+        results = [
+            {"server": h.doc.server, "name": h.doc.name, "score": round(h.confidence, 6)} for h in hits
+        ]
         if threshold is not None and (not hits or hits[0].confidence < threshold):
             results = []
         yield {"id": query.id, "results": results}
@@ -129,8 +132,13 @@ def score_rankings(queries: list[Query], rankings: list[dict[str, Any]], thresho
             r5 += rank < 5
             mrr += 1.0 / (rank + 1)
     return Metrics(
-        queries=len(queries), positives=pos, negatives=neg,
-        recall_at_1=r1 / max(pos, 1), recall_at_5=r5 / max(pos, 1), mrr=mrr / max(pos, 1),
-        no_match_rejected=neg_rejected / max(neg, 1), real_rejected=pos_rejected / max(pos, 1),
+        queries=len(queries),
+        positives=pos,
+        negatives=neg,
+        recall_at_1=r1 / max(pos, 1),
+        recall_at_5=r5 / max(pos, 1),
+        mrr=mrr / max(pos, 1),
+        no_match_rejected=neg_rejected / max(neg, 1),
+        real_rejected=pos_rejected / max(pos, 1),
         threshold=threshold,
     )

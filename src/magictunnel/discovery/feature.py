@@ -24,8 +24,13 @@ def install(gateway: Gateway) -> DiscoveryService | None:
     gateway.backends.register(DiscoveryBackend(service, advisor))
     gateway.extensions["discovery"] = service
     service.publish_tools()
-    gateway.services.add(ServiceSpec(
-        "smart_discovery", service.start, service.stop, optional=True,
-        description="smart tool discovery: hybrid index kept in step with the catalog",
-    ))
+    gateway.services.add(
+        ServiceSpec(
+            "smart_discovery",
+            service.start,
+            service.stop,
+            optional=True,
+            description="smart tool discovery: hybrid index kept in step with the catalog",
+        )
+    )
     return service

@@ -20,7 +20,7 @@ from magictunnel.discovery.spans import mask_values
 # Fusion: the ranking score is a weighted sum of the dense cosine (shifted and scaled so that
 # "unrelated" sits near 0) and the lexical score squashed into [0, 1) by its own scale.
 DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.1
+LEXICAL_WEIGHT = 1.3
 DENSE_FLOOR = 0.15  # cosine at which USE sentences are typically unrelated
 DENSE_SCALE = 0.4
 LEXICAL_SCALE = 8.0
@@ -38,8 +38,10 @@ class Hit:
     coverage: float
 
     def reasoning(self) -> str:
-        return (f"semantic similarity {self.dense:.2f}, keyword score {self.lexical:.2f} "
-                f"covering {self.coverage:.0%} of the request's terms")
+        return (
+            f"semantic similarity {self.dense:.2f}, keyword score {self.lexical:.2f} "
+            f"covering {self.coverage:.0%} of the request's terms"
+        )
 
 
 @dataclass
@@ -84,9 +86,15 @@ class DiscoveryIndex:
         cache.save(keep=keep)
         lexical = LexicalIndex(docs)
         stats = BuildStats(len(docs), len(texts), cache.misses - misses_before, time.perf_counter() - start)
-        return cls(docs=docs, lexical=lexical, vectors=vectors,
-                   owners=np.asarray(owners, dtype=np.int64), version=version, stats=stats,
-                   by_key={d.key: i for i, d in enumerate(docs)})
+        return cls(
+            docs=docs,
+            lexical=lexical,
+            vectors=vectors,
+            owners=np.asarray(owners, dtype=np.int64),
+            version=version,
+            stats=stats,
+            by_key={d.key: i for i, d in enumerate(docs)},
+        )
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -99,12 +107,14 @@ class DiscoveryIndex:
         np.maximum.at(best, self.owners, sims)
         return best
 
-    def search(self, query: str, query_vector: np.ndarray, top_k: int = 10,
-               allowed: set[str] | None = None) -> list[Hit]:
+    def search(
+        self, query: str, query_vector: np.ndarray, top_k: int = 10, allowed: set[str] | None = None
+    ) -> list[Hit]:
         if not self.docs:
             return []
         dense = self._dense(query_vector)
-        lex = self.lexical.search(mask_values(query))
+        masked, hints = mask_values(query)
+        lex = self.lexical.search(masked, hints)
         dense_part = np.clip((dense - DENSE_FLOOR) / DENSE_SCALE, -1.0, 1.5)
         lexical_part = lex.scores / (lex.scores + LEXICAL_SCALE)
         fused = DENSE_WEIGHT * dense_part + LEXICAL_WEIGHT * lexical_part
@@ -121,14 +131,16 @@ class DiscoveryIndex:
                 break
             # confidence never rises down the ranking, so "best first" holds for scores too
             ceiling = min(ceiling, calibrate(float(fused[i]), float(lex.coverage[i])))
-            hits.append(Hit(
-                doc=self.docs[i],
-                score=float(fused[i]),
-                confidence=ceiling,
-                dense=float(dense[i]),
-                lexical=float(lexical_part[i]),
-                coverage=float(lex.coverage[i]),
-            ))
+            hits.append(
+                Hit(
+                    doc=self.docs[i],
+                    score=float(fused[i]),
+                    confidence=ceiling,
+                    dense=float(dense[i]),
+                    lexical=float(lexical_part[i]),
+                    coverage=float(lex.coverage[i]),
+                )
+            )
         return hits
 
 
@@ -136,9 +148,9 @@ class DiscoveryIndex:
 # comparable across queries: the fused score and the share of the request's terms the tool
 # matches. A logistic model fitted with balanced classes on real vs. no-match requests, then
 # shifted to a prior of ~85 % servable requests (log-odds +1.7), so that 0.7 is a useful default.
-CAL_BIAS = -0.18
-CAL_SCORE = 1.63
-CAL_COVERAGE = 3.09
+CAL_BIAS = -0.59
+CAL_SCORE = 0.76
+CAL_COVERAGE = 7.36
 
 
 def calibrate(score: float, coverage: float) -> float:

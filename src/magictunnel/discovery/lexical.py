@@ -29,6 +29,9 @@ FIELD_B: dict[str, float] = {
     "params": 0.75,
 }
 K1 = 1.2
+HINT_WEIGHT = 0.5
+FUZZY_WEIGHT = 0.7
+FUZZY_MIN_LENGTH = 5
 
 
 @dataclass
@@ -72,6 +75,24 @@ class LexicalIndex:
             for term, (ids, _) in self._postings.items()
         }
         self.max_idf = math.log(1.0 + (n + 0.5) / 0.5)
+        # one-edit neighbourhoods (symmetric deletes) of the vocabulary, for misspelt query words
+        self._deletes: dict[str, list[str]] = {}
+        for term in self._postings:
+            if len(term) >= FUZZY_MIN_LENGTH - 1 and term.isalpha():
+                for variant in _deletes(term):
+                    self._deletes.setdefault(variant, []).append(term)
+
+    def _near(self, term: str) -> list[str]:
+        """Vocabulary terms one edit (insert, delete, substitute, transpose) away from `term`."""
+        if len(term) < FUZZY_MIN_LENGTH or not term.isalpha():
+            return []
+        found: set[str] = set(self._deletes.get(term, ()))
+        for variant in _deletes(term):
+            if variant in self._postings:
+                found.add(variant)
+            found.update(self._deletes.get(variant, ()))
+        found.discard(term)
+        return sorted(found)[:5]
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self.max_idf)
@@ -79,8 +100,15 @@ class LexicalIndex:
     def known(self, term: str) -> bool:
         return term in self._postings
 
-    def search(self, query: str) -> LexicalScores:
+    def search(self, query: str, hints: list[str] | None = None) -> LexicalScores:
+        """Score every doc for `query`; `hints` are extra words at a reduced weight (what values were)."""
         terms = query_terms(query)
+        for hint in hints or ():
+            for term in tokenize(hint):
+                terms.setdefault(term, HINT_WEIGHT)
+        for term in [t for t, w in terms.items() if w >= 1.0 and t not in self._postings]:
+            for near in self._near(term):
+                terms.setdefault(near, FUZZY_WEIGHT)
         scores = np.zeros(self.size, dtype=np.float32)
         matched = np.zeros(self.size, dtype=np.float32)
         mass = 0.0
@@ -96,3 +124,7 @@ class LexicalIndex:
             matched[ids] += min(weight, 1.0) * idf
         coverage = np.minimum(matched / mass, 1.0) if mass > 0 else matched
         return LexicalScores(scores=scores, coverage=coverage)
+
+
+def _deletes(term: str) -> set[str]:
+    return {term[:i] + term[i + 1 :] for i in range(len(term))}

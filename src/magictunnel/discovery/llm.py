@@ -80,7 +80,9 @@ class LlmAdvisor:
         self.config = config
         self._client = client
 
-    async def advise(self, request: str, context: str | None, hits: list[Hit], ctx: CallContext) -> Advice | None:
+    async def advise(
+        self, request: str, context: str | None, hits: list[Hit], ctx: CallContext
+    ) -> Advice | None:
         if not hits or self.config.llm_mode == "none":
             return None
         prompt = build_prompt(request, context, hits)
@@ -98,7 +100,11 @@ class LlmAdvisor:
 
     async def _sample(self, prompt: str, ctx: CallContext) -> str | None:
         session = ctx.session
-        if session is None or not getattr(session, "can_send_request", False) or not session.supports("sampling"):
+        if (
+            session is None
+            or not getattr(session, "can_send_request", False)
+            or not session.supports("sampling")
+        ):
             return None
         params = {
             "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
@@ -130,20 +136,37 @@ class LlmAdvisor:
             headers["anthropic-version"] = "2023-06-01"
             if key:
                 headers["x-api-key"] = key
-            body: dict[str, Any] = {"model": cfg.llm_model, "max_tokens": 400, "system": SYSTEM_PROMPT,
-                                    "messages": [{"role": "user", "content": prompt}], "temperature": 0}
+            body: dict[str, Any] = {
+                "model": cfg.llm_model,
+                "max_tokens": 400,
+                "system": SYSTEM_PROMPT,
+                "messages": [{"role": "user", "content": prompt}],
+                "temperature": 0,
+            }
         elif cfg.llm_provider == "ollama":
             url = f"{base}/api/chat"
-            body = {"model": cfg.llm_model, "stream": False, "format": "json", "options": {"temperature": 0},
-                    "messages": [{"role": "system", "content": SYSTEM_PROMPT},
-                                 {"role": "user", "content": prompt}]}
+            body = {
+                "model": cfg.llm_model,
+                "stream": False,
+                "format": "json",
+                "options": {"temperature": 0},
+                "messages": [
+                    {"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": prompt},
+                ],
+            }
         else:
             url = f"{base}/chat/completions"
             if key:
                 headers["authorization"] = f"Bearer {key}"
-            body = {"model": cfg.llm_model, "temperature": 0,
-                    "messages": [{"role": "system", "content": SYSTEM_PROMPT},
-                                 {"role": "user", "content": prompt}]}
+            body = {
+                "model": cfg.llm_model,
+                "temperature": 0,
+                "messages": [
+                    {"role": "system", "content": SYSTEM_PROMPT},
+                    {"role": "user", "content": prompt},
+                ],
+            }
         client = self._client or httpx.AsyncClient(timeout=cfg.llm_timeout)
         try:
             response = await client.post(url, json=body, headers=headers)

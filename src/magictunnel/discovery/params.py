@@ -20,11 +20,41 @@ from magictunnel.discovery.text import split_identifiers
 _HINTS: dict[str, tuple[str, ...]] = {
     "url": ("url", "uri", "link", "href", "endpoint", "website", "webpage", "site"),
     "email": ("email", "mail", "recipient", "sender"),
-    "path": ("path", "file", "filename", "filepath", "dir", "directory", "folder", "document", "source",
-             "destination", "target"),
+    "path": (
+        "path",
+        "file",
+        "filename",
+        "filepath",
+        "dir",
+        "directory",
+        "folder",
+        "document",
+        "source",
+        "destination",
+        "target",
+    ),
     "date": ("date", "day", "time", "since", "until", "start", "end", "from", "to", "when"),
-    "text": ("query", "q", "search", "keyword", "keywords", "text", "term", "terms", "prompt", "message",
-             "content", "question", "topic", "input", "expression", "name", "title", "selector", "value"),
+    "text": (
+        "query",
+        "q",
+        "search",
+        "keyword",
+        "keywords",
+        "text",
+        "term",
+        "terms",
+        "prompt",
+        "message",
+        "content",
+        "question",
+        "topic",
+        "input",
+        "expression",
+        "name",
+        "title",
+        "selector",
+        "value",
+    ),
 }
 
 
@@ -113,8 +143,9 @@ def _enum_match(text: str, values: list[Any]) -> Any:
     return best
 
 
-def map_parameters(request: str, schema: dict[str, Any], context: str | None = None,
-                   given: dict[str, Any] | None = None) -> Mapping:
+def map_parameters(
+    request: str, schema: dict[str, Any], context: str | None = None, given: dict[str, Any] | None = None
+) -> Mapping:
     text = request if not context else f"{request}\n{context}"
     props: dict[str, Any] = schema.get("properties") or {} if isinstance(schema, dict) else {}
     required: list[str] = [r for r in (schema.get("required") or []) if isinstance(r, str)]
@@ -190,8 +221,11 @@ def map_parameters(request: str, schema: dict[str, Any], context: str | None = N
         if prop in out.arguments or prop not in required:
             continue
         pschema = props[prop] if isinstance(props[prop], dict) else {}
-        if _json_type(pschema) == "string" and "enum" not in pschema and (
-            _words(prop) & set(_HINTS["text"]) or len(props) == 1
+        if (
+            _json_type(pschema) == "string"
+            and "enum" not in pschema
+            and _kind_of(prop, pschema) == "text"
+            and (_words(prop) & set(_HINTS["text"]) or len(props) == 1)
         ):
             out.arguments[prop] = request.strip()
             out.sources[prop] = "the request text"
@@ -200,7 +234,9 @@ def map_parameters(request: str, schema: dict[str, Any], context: str | None = N
     return out
 
 
-def validate_mapping(out: Mapping, schema: dict[str, Any], props: dict[str, Any], required: list[str]) -> None:
+def validate_mapping(
+    out: Mapping, schema: dict[str, Any], props: dict[str, Any], required: list[str]
+) -> None:
     """Drop mapped values that break their property schema (keep and flag given ones); list what is missing."""
     for prop in list(out.arguments):
         pschema = props.get(prop)

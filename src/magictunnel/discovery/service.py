@@ -36,8 +36,11 @@ def data_dir_for(loaded: Any, base_dir: Path | None = None) -> Path:
     """Where the embedding cache lives: smart_discovery.cache_dir or <storage.data_dir>/discovery."""
     cfg = loaded.config
     base = base_dir or (loaded.path.parent if getattr(loaded, "path", None) else Path.cwd())
-    chosen = Path(cfg.smart_discovery.cache_dir) if cfg.smart_discovery.cache_dir else \
-        Path(cfg.storage.data_dir) / "discovery"
+    chosen = (
+        Path(cfg.smart_discovery.cache_dir)
+        if cfg.smart_discovery.cache_dir
+        else Path(cfg.storage.data_dir) / "discovery"
+    )
     return chosen if chosen.is_absolute() else base / chosen
 
 
@@ -51,6 +54,7 @@ class DiscoveryService:
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._ready: asyncio.Future[None] | None = None
+        self._initial: asyncio.Task[None] | None = None
         self._summary = ""
 
     # ---- catalog -> index ----------------------------------------------------------------
@@ -68,18 +72,32 @@ class DiscoveryService:
         return [doc_from_tool(t) for t in self.callable_tools()]
 
     async def start(self) -> DiscoveryService:
+        """Subscribe to catalog changes and build the first index in the background.
+
+        The gateway does not wait for the model to load: discovery calls made before the first
+        index is ready wait for it (`ready()`), everything else is served at once.
+        """
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self.publish_tools()
         self._unsubscribe = self.gateway.catalog.subscribe(self._on_change)
+        self._initial = loop.create_task(self._first_build())
+        return self
+
+    async def _first_build(self) -> None:
+        assert self._ready is not None
         try:
             await asyncio.to_thread(self.engine.build, self.docs())
+        except Exception as exc:
+            self.engine.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("smart discovery could not build its index: %s", self.engine.last_error)
         finally:
             if not self._ready.done():
                 self._ready.set_result(None)
-        return self
 
     async def stop(self) -> None:
+        if self._initial is not None and not self._initial.done():
+            self._initial.cancel()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -110,8 +128,9 @@ class DiscoveryService:
         groups = Counter(t.server or t.category or t.source.split(":", 1)[0] for t in tools)
         top = [f"{name} ({count})" for name, count in groups.most_common(12)]
         more = len(groups) - len(top)
-        return (f"The catalog holds {len(tools)} tools from {len(groups)} sources: {', '.join(top)}"
-                + (f" and {more} more." if more > 0 else "."))
+        return f"The catalog holds {len(tools)} tools from {len(groups)} sources: {', '.join(top)}" + (
+            f" and {more} more." if more > 0 else "."
+        )
 
     def publish_tools(self) -> None:
         from magictunnel.discovery.tooldefs import builtin_tools
@@ -120,12 +139,15 @@ class DiscoveryService:
         if summary == self._summary and self.gateway.catalog.source(SOURCE_NAME) is not None:
             return
         self._summary = summary
-        self.gateway.catalog.set_source(SourceSnapshot(
-            name=SOURCE_NAME,
-            tools=builtin_tools(summary, self.config.default_confidence_threshold,
-                                Routing(type=ROUTING_TYPE)),
-            priority=0,
-        ))
+        self.gateway.catalog.set_source(
+            SourceSnapshot(
+                name=SOURCE_NAME,
+                tools=builtin_tools(
+                    summary, self.config.default_confidence_threshold, Routing(type=ROUTING_TYPE)
+                ),
+                priority=0,
+            )
+        )
 
     # ---- who sees what -------------------------------------------------------------------
     def can_call(self, identity: Identity, tool: ToolDef) -> bool:

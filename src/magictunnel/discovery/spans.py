@@ -18,7 +18,7 @@ FILENAME = re.compile(r"(?<![\w/.-])[\w-]+(?:\.[\w-]+)*\.([A-Za-z][A-Za-z0-9]{0,
 ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})[日号]")
 SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
-NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?%?(?![\w])")
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
 
 # File extensions worth keeping as a hint of the kind of file (the name itself is a value).
 _DOMAIN_LIKE = {"com", "org", "net", "io", "dev", "ai", "co", "gov", "edu", "uk", "de", "fr", "cn"}
@@ -77,34 +77,39 @@ def find_spans(text: str) -> list[Span]:
     return spans
 
 
-_PLACEHOLDER = {
-    "url": " url ",
-    "email": " email address ",
-    "path": " file ",
-    "filename": " file ",
-    "quoted": " ",
-    "date": " date ",
-    "number": " ",
-    "kv": " ",
+# What a literal says about the request's intent, as hint words (weighted below the request's own words).
+_HINTS = {
+    "url": ("url",),
+    "email": ("email",),
+    "date": ("date",),
 }
 
 
-def mask_values(text: str, spans: list[Span] | None = None) -> str:
-    """The request with literal values replaced by their kind (a file keeps its extension)."""
+def mask_values(text: str, spans: list[Span] | None = None) -> tuple[str, list[str]]:
+    """The request with literal values cut out, and hint words for what they were.
+
+    A path or file name hints "file" and its extension (`report.docx` -> file, docx); a
+    key=value pair keeps its key; quoted strings and numbers are pure values and leave nothing.
+    """
     spans = find_spans(text) if spans is None else spans
     if not spans:
-        return text
+        return text, []
     out: list[str] = []
+    hints: list[str] = []
     pos = 0
     for span in spans:
         out.append(text[pos : span.start])
-        placeholder = _PLACEHOLDER[span.kind]
-        if span.kind in ("path", "filename"):
-            ext = span.text.rsplit(".", 1)[-1] if "." in span.text.rsplit("/", 1)[-1] else ""
-            placeholder = f" file {ext} " if ext and ext.isalnum() and len(ext) <= 5 else " file "
-        elif span.kind == "kv" and span.key:
-            placeholder = f" {span.key} "
-        out.append(placeholder)
+        out.append(" ")
         pos = span.end
+        if span.kind in ("path", "filename"):
+            hints.append("file")
+            last = span.text.rstrip("/").rsplit("/", 1)[-1]
+            ext = last.rsplit(".", 1)[-1] if "." in last else ""
+            if ext and ext.isalnum() and len(ext) <= 5:
+                hints.append(ext.lower())
+        elif span.kind == "kv" and span.key:
+            hints.append(span.key)
+        else:
+            hints.extend(_HINTS.get(span.kind, ()))
     out.append(text[pos:])
-    return "".join(out)
+    return "".join(out), hints

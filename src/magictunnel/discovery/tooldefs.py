@@ -21,22 +21,39 @@ def builtin_tools(summary: str, default_threshold: float, routing: Routing) -> l
         input_schema={
             "type": "object",
             "properties": {
-                "request": {"type": "string", "minLength": 1,
-                            "description": "What you want done, in plain language, with the values to use "
-                                           "(e.g. 'read /etc/hosts', 'weather in Paris in fahrenheit')."},
-                "context": {"type": "string",
-                            "description": "Extra context that helps choose the tool or fill its parameters."},
-                "preferred_tools": {"type": "array", "items": {"type": "string"},
-                                    "description": "Tool names to favour when they fit the request."},
-                "confidence_threshold": {"type": "number", "minimum": 0, "maximum": 1,
-                                         "default": default_threshold,
-                                         "description": "Minimum confidence (0-1) needed to run a tool."},
-                "sequential_mode": {"type": "boolean", "default": False,
-                                    "description": "Treat the request as steps ('... then ...'): run the "
-                                                   "first step and suggest the next one."},
-                "include_error_details": {"type": "boolean", "default": False,
-                                          "description": "Include scoring and parameter-mapping details "
-                                                         "when something fails."},
+                "request": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "What you want done, in plain language, with the values to use "
+                    "(e.g. 'read /etc/hosts', 'weather in Paris in fahrenheit').",
+                },
+                "context": {
+                    "type": "string",
+                    "description": "Extra context that helps choose the tool or fill its parameters.",
+                },
+                "preferred_tools": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Tool names to favour when they fit the request.",
+                },
+                "confidence_threshold": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 1,
+                    "default": default_threshold,
+                    "description": "Minimum confidence (0-1) needed to run a tool.",
+                },
+                "sequential_mode": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Treat the request as steps ('... then ...'): run the "
+                    "first step and suggest the next one.",
+                },
+                "include_error_details": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Include scoring and parameter-mapping details when something fails.",
+                },
             },
             "required": ["request"],
             "additionalProperties": False,
@@ -49,16 +66,26 @@ def builtin_tools(summary: str, default_threshold: float, routing: Routing) -> l
     search = ToolDef(
         name="search_tools",
         title="Search tools",
-        description=("Search the tool catalog with a plain-language query; returns ranked tools with "
-                     f"descriptions, confidence and input schemas, to run with call_tool. {summary}"),
+        description=(
+            "Search the tool catalog with a plain-language query; returns ranked tools with "
+            f"descriptions, confidence and input schemas, to run with call_tool. {summary}"
+        ),
         input_schema={
             "type": "object",
             "properties": {
                 "query": {"type": "string", "minLength": 1, "description": "What the tool should do."},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10,
-                          "description": "How many tools to return."},
-                "include_schemas": {"type": "boolean", "default": True,
-                                    "description": "Include each tool's input schema."},
+                "limit": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 50,
+                    "default": 10,
+                    "description": "How many tools to return.",
+                },
+                "include_schemas": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Include each tool's input schema.",
+                },
             },
             "required": ["query"],
             "additionalProperties": False,

@@ -1,0 +1,72 @@
+"""Rule-based parameter mapping validated against the schema."""
+
+from __future__ import annotations
+
+from magictunnel.discovery.params import map_parameters
+
+FETCH = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string", "format": "uri"},
+        "max_length": {"type": "integer", "minimum": 1},
+        "raw": {"type": "boolean"},
+    },
+    "required": ["url"],
+}
+WEATHER = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "units": {"type": "string", "enum": ["metric", "imperial"]},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+    },
+    "required": ["city"],
+}
+
+
+def test_url_and_number() -> None:
+    m = map_parameters("grab https://example.com/post-42 but only 500 characters", FETCH)
+    assert m.arguments == {"url": "https://example.com/post-42", "max_length": 500}
+    assert m.complete and "url" in m.sources["url"]
+
+
+def test_key_value_beats_inference_and_is_coerced() -> None:
+    m = map_parameters("fetch https://a.example max_length=80 raw=true", FETCH)
+    assert m.arguments == {"url": "https://a.example", "max_length": 80, "raw": True}
+
+
+def test_enum_values_and_missing_required() -> None:
+    m = map_parameters("the forecast in imperial units for 3 days", WEATHER)
+    assert m.arguments == {"units": "imperial", "days": 3}
+    assert m.missing == ["city"]
+    assert not m.complete
+
+
+def test_values_breaking_the_schema_are_dropped() -> None:
+    m = map_parameters("weather for 12 days in city=Oslo", WEATHER)
+    assert m.arguments == {"city": "Oslo"}  # 12 > maximum 7: not used
+    assert m.complete
+
+
+def test_given_arguments_are_validated_and_reported() -> None:
+    m = map_parameters("weather", WEATHER, given={"city": "Oslo", "days": 99})
+    assert m.invalid and m.invalid[0].startswith("days:")
+
+
+def test_paths_emails_dates_and_free_text() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "recipient": {"type": "string", "format": "email"},
+            "date": {"type": "string"},
+        },
+        "required": ["path", "recipient", "date"],
+    }
+    m = map_parameters("send /var/log/app.log to ops@example.com for 2025-01-31", schema)
+    assert m.arguments == {"path": "/var/log/app.log", "recipient": "ops@example.com", "date": "2025-01-31"}
+    search = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    m = map_parameters('search hacker news for "rust async"', search)
+    assert m.arguments == {"query": "rust async"}
+    m = map_parameters("latest rust async runtimes", search)
+    assert m.arguments == {"query": "latest rust async runtimes"}

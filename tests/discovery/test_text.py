@@ -1,0 +1,57 @@
+"""Tokenisation: identifiers, stemming, stop words, CJK bigrams, Chinese glosses, spans and masking."""
+
+from __future__ import annotations
+
+from magictunnel.discovery.spans import find_spans, mask_values
+from magictunnel.discovery.text import query_terms, split_identifiers, tokenize
+
+
+def test_identifiers_are_split_and_stemmed() -> None:
+    assert split_identifiers("getStockPrice") == "get Stock Price"
+    assert split_identifiers("HTMLToMarkdown") == "HTML To Markdown"
+    assert tokenize("get_stock_prices") == ("get", "stock", "price")
+    assert tokenize("fetch-url searching") == ("fetch", "url", "search")
+    assert tokenize("npmDeprecated") == ("npm", "deprec")
+
+
+def test_stop_words_and_single_letters_are_dropped() -> None:
+    assert tokenize("show me the weather in a city") == ("show", "weather", "citi")
+
+
+def test_chinese_gets_unigrams_bigrams_and_english_gloss() -> None:
+    tokens = tokenize("查询天气")
+    for expected in ("查", "询", "天", "气", "查询", "询天", "天气"):
+        assert expected in tokens
+    assert "weather" in tokens and "search" in tokens
+
+
+def test_query_terms_expand_synonyms_at_lower_weight() -> None:
+    terms = query_terms("find files")
+    assert terms["find"] == 1.0 and terms["file"] == 1.0
+    assert 0 < terms["search"] < 1.0
+
+
+def test_spans_find_typed_literals() -> None:
+    text = (
+        "fetch https://example.com/a?b=1 and mail bob@example.org, save to ~/notes/x.md "
+        'on 2024-03-05 with limit=20 and "exact phrase", about 1,250.5 items; report.docx'
+    )
+    kinds = {(s.kind, s.value) for s in find_spans(text)}
+    assert ("url", "https://example.com/a?b=1") in kinds
+    assert ("email", "bob@example.org") in kinds
+    assert ("path", "~/notes/x.md") in kinds
+    assert ("date", "2024-03-05") in kinds
+    assert ("kv", "20") in kinds
+    assert ("quoted", "exact phrase") in kinds
+    assert ("number", "1,250.5") in kinds
+    assert ("filename", "report.docx") in kinds
+
+
+def test_chinese_dates_and_masking() -> None:
+    spans = find_spans("1990年5月12日出生")
+    assert [(s.kind, s.value) for s in spans] == [("date", "1990-05-12")]
+    masked, hints = mask_values("show me what's inside /etc/nginx/nginx.conf")
+    assert "nginx" not in masked
+    assert hints == ["file", "conf"]
+    masked, hints = mask_values("is the 'request' package still supported?")
+    assert "request" not in masked and hints == []
