@@ -16,6 +16,7 @@ app = typer.Typer(
 
 # (module with a `register(app)` function). Add a line when a command group lands.
 SUBCOMMANDS: list[str] = [
+    "magictunnel.cli.discovery_cmd",
     "magictunnel.cli.serve",
     "magictunnel.cli.config_cmd",
     "magictunnel.cli.generate_cmd",
