@@ -25,9 +25,7 @@ Security schemes map to credential *names* in the vault, never secrets: see
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -39,34 +37,18 @@ from magictunnel.generators.common import (
     argument_name,
     unique,
 )
+from magictunnel.generators.openapi_parts import (
+    OpenAPIOptions,
+    annotations,
+    description,
+    pick_media,
+    selected,
+)
 from magictunnel.generators.openapi_security import pick_auth, slug
 from magictunnel.generators.schema import SchemaConverter
 from magictunnel.generators.spec_loader import DocumentSet, is_url
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-SAFE_METHODS = {"get", "head", "options", "trace"}
-MAX_DESCRIPTION = 2000
-
-
-@dataclass
-class OpenAPIOptions:
-    naming: str = "keep"  # keep (operationId as is) | snake | camel
-    prefix: str = ""
-    base_url: str | None = None
-    server_index: int = 0
-    server_variables: dict[str, str] = field(default_factory=dict)
-    include_tags: list[str] = field(default_factory=list)
-    exclude_tags: list[str] = field(default_factory=list)
-    include_paths: list[str] = field(default_factory=list)  # globs
-    exclude_paths: list[str] = field(default_factory=list)
-    methods: list[str] = field(default_factory=list)
-    include_deprecated: bool = True
-    credentials: dict[str, str] = field(default_factory=dict)  # scheme name -> vault credential name
-    credential_prefix: str | None = None
-    output_schema: bool = True
-    max_input_depth: int = 12
-    max_output_depth: int = 2
-    timeout: float | None = None
 
 
 def generate_openapi(
@@ -138,7 +120,7 @@ class _Generator:
                 if not isinstance(op, dict):
                     self.result.problems.append(f"{op_where}: expected an operation mapping")
                     continue
-                if not self._selected(path, method, op):
+                if not selected(self.options, path, method, op):
                     self.result.skipped.append(f"{method.upper()} {path}")
                     continue
                 try:
@@ -152,22 +134,6 @@ class _Generator:
         return self.result
 
     # ---- selection ---------------------------------------------------------------------------
-    def _selected(self, path: str, method: str, op: dict[str, Any]) -> bool:
-        o = self.options
-        tags = [str(t) for t in op.get("tags") or []]
-        if o.methods and method.lower() not in {m.lower() for m in o.methods}:
-            return False
-        if o.include_tags and not set(tags) & set(o.include_tags):
-            return False
-        if o.exclude_tags and set(tags) & set(o.exclude_tags):
-            return False
-        if o.include_paths and not any(fnmatch.fnmatchcase(path, g) for g in o.include_paths):
-            return False
-        if o.exclude_paths and any(fnmatch.fnmatchcase(path, g) for g in o.exclude_paths):
-            return False
-        return not (op.get("deprecated") and not o.include_deprecated)
-
-    # ---- helpers -----------------------------------------------------------------------------
     def _deref(self, node: Any, where: str) -> Any:
         seen = 0
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
@@ -296,7 +262,7 @@ class _Generator:
         input_schema: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             input_schema["required"] = list(dict.fromkeys(required))
-        tool: dict[str, Any] = {"name": name, "description": self._description(op, method, path, body_note)}
+        tool: dict[str, Any] = {"name": name, "description": description(op, method, path, body_note)}
         summary = op.get("summary")
         if isinstance(summary, str) and summary.strip():
             tool["title"] = summary.strip()[:200]
@@ -306,7 +272,7 @@ class _Generator:
             if out is not None:
                 tool["outputSchema"] = out
         tool["routing"] = {"type": "http", "config": config}
-        tool["annotations"] = _annotations(method, op)
+        tool["annotations"] = annotations(method, op)
         tags = [str(t) for t in op.get("tags") or [] if isinstance(t, str | int)]
         if tags:
             tool["category"] = tags[0]
@@ -365,7 +331,7 @@ class _Generator:
         content = body.get("content") if isinstance(body, dict) else None
         if not isinstance(content, dict) or not content:
             raise SpecError(b_where, "expected `content` with at least one media type")
-        media = _pick_media(content)
+        media = pick_media(content)
         entry = content[media] if isinstance(content[media], dict) else {}
         schema = (
             self._schema(entry.get("schema", {}), f"{b_where}.content.{media}.schema", "input")
@@ -430,46 +396,5 @@ class _Generator:
                     return None
         return None
 
-    def _description(self, op: dict[str, Any], method: str, path: str, note: str | None) -> str:
-        parts = []
-        summary = str(op.get("summary") or "").strip()
-        desc = str(op.get("description") or "").strip()
-        if summary:
-            parts.append(summary if summary.endswith(".") else summary + ".")
-        if desc and desc != summary:
-            parts.append(desc)
-        if not parts:
-            parts.append(f"{method.upper()} {path}")
-        if op.get("deprecated"):
-            parts.insert(0, "(Deprecated)")
-        if note:
-            parts.append(note)
-        text = " ".join(parts) if len(parts) < 3 else "\n\n".join(parts)
-        return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 3] + "..."
 
-
-def _pick_media(content: dict[str, Any]) -> str:
-    medias = list(content)
-    for test in (
-        lambda m: m.split(";")[0].strip().lower() == "application/json",
-        lambda m: m.split(";")[0].strip().lower().endswith("+json"),
-        lambda m: m.startswith("application/x-www-form-urlencoded"),
-        lambda m: m.startswith("multipart/form-data"),
-        lambda m: m.startswith("text/"),
-    ):
-        for media in medias:
-            if test(media):
-                return media
-    return medias[0]
-
-
-def _annotations(method: str, op: dict[str, Any]) -> dict[str, Any]:
-    safe = method in SAFE_METHODS
-    ann: dict[str, Any] = {"readOnlyHint": safe, "openWorldHint": True}
-    if not safe:
-        ann["destructiveHint"] = method == "delete"
-        ann["idempotentHint"] = method in ("put", "delete")
-    summary = op.get("summary")
-    if isinstance(summary, str) and summary.strip():
-        ann["title"] = summary.strip()[:200]
-    return ann
+__all__ = ["OpenAPIOptions", "generate_openapi"]
