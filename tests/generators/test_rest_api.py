@@ -81,3 +81,20 @@ def test_bad_requests_are_clear(gateway: RunningGateway) -> None:
     assert missing.status_code == 400 and missing.json()["error"] == "source or content is required"
     bad_kind = post(gateway, "soap", {"content": "x"})
     assert bad_kind.status_code in (400, 404, 422)
+
+
+def test_grpc_from_a_proto_path_relative_to_the_gateway(gateway: RunningGateway) -> None:
+    import shutil
+
+    from tests.generators.grpc_demo_server import PROTO
+
+    shutil.copy(PROTO, gateway.workdir / "inventory.proto")
+    response = post(
+        gateway,
+        "grpc",
+        {"options": {"target": "127.0.0.1:1", "proto_files": ["inventory.proto"]}, "include_tools": False},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["tool_names"] == ["GetItem", "ListItems", "AddItems", "Echo", "Ping"]
+    broken = post(gateway, "grpc", {"options": {"target": "127.0.0.1:1", "proto_files": ["nope.proto"]}})
+    assert broken.status_code == 422 and "proto file not found" in broken.json()["problems"][0]

@@ -59,8 +59,14 @@ async def run_generator(
     output = _output_path(gateway, body.output) if body.output else None
     dry_run = body.dry_run if body.dry_run is not None else output is None
 
+    source = _local(gateway, body.source) if body.source and not body.introspect else body.source
+    options = dict(body.options)
+    for key in ("proto_files", "import_paths"):  # relative paths are relative to the gateway's directory
+        if isinstance(options.get(key), list):
+            options[key] = [_local(gateway, str(p)) for p in options[key]]
+
     def work() -> dict[str, Any]:
-        result = generate(kind, body.source, body.options, content=body.content, introspect=body.introspect)
+        result = generate(kind, source, options, content=body.content, introspect=body.introspect)
         answer: dict[str, Any] = result.summary()
         if dry_run or output is None:
             _doc, report, _text = preview(result, output)
@@ -117,6 +123,12 @@ def _output_path(gateway: Gateway, requested: str) -> Path:
             },
         )
     return target
+
+
+def _local(gateway: Gateway, location: str) -> str:
+    if "://" in location or Path(location).is_absolute():
+        return location
+    return str(gateway.base_dir / location)
 
 
 def _type_name(t: Any) -> str:
