@@ -218,7 +218,7 @@ class FakeIdP:
                 "user_code": user_code,
                 "verification_uri": f"{self.issuer}/device",
                 "verification_uri_complete": f"{self.issuer}/device?user_code={user_code}",
-                "expires_in": 60,
+                "expires_in": 300,
                 "interval": 1,
             }
         )

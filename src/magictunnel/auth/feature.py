@@ -105,8 +105,10 @@ class AuthFeature:
         return None
 
     # ---- lifecycle -----------------------------------------------------------------------
-    async def start(self) -> AuthFeature:
-        check_exposure(self.gateway.config, self.settings)
+    async def open_core(self) -> AuthFeature:
+        """Database, vault and the admin/API-key services (what the CLI needs)."""
+        if self._admin is not None:
+            return self
         storage = self.gateway.extensions["storage"]
         await storage.start()
         self.store = AuthStore(storage)
@@ -115,6 +117,12 @@ class AuthFeature:
         self.generated_password = await self._admin.bootstrap()
         self.api_keys = ApiKeys(self.store, self.events)
         self.client_auth.api_keys = self.api_keys
+        return self
+
+    async def start(self) -> AuthFeature:
+        check_exposure(self.gateway.config, self.settings)
+        await self.open_core()
+        assert self.store is not None and self._admin is not None
         self._notifications = Notifications(self.store)
         self._notifications.start_watching(
             self.gateway.services,

@@ -22,6 +22,7 @@ SUBCOMMANDS: list[str] = [
     "magictunnel.cli.generate_cmd",
     "magictunnel.cli.servers_cmd",
     "magictunnel.cli.security_cmd",
+    "magictunnel.cli.auth_cmd",
 ]
 
 
