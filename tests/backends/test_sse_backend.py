@@ -81,7 +81,7 @@ async def test_collects_n_events_of_a_type(base_url: str) -> None:
 async def test_until_condition_and_time_limit(base_url: str) -> None:
     until = await run(cfg(base_url, until={"path": "final", "equals": True}, max_events=100), {"topic": "x"})
     assert until.structured_content["stopped"] == "until" and until.structured_content["count"] == 5
-    timed = await run(cfg(base_url, filter={"path": "i", "in": [1, 3]}, timeout=0.5, max_events=100), {})
+    timed = await run(cfg(base_url, filter={"path": "i", "in": [1, 3]}, window=0.5, max_events=100), {})
     assert not timed.is_error and timed.structured_content["stopped"] == "timeout"
     assert [e["data"]["i"] for e in timed.structured_content["events"]] == [1, 3]
 

@@ -80,12 +80,12 @@ async def test_default_is_the_first_reply_and_auth_is_injected(url: str) -> None
 
 @pytest.mark.anyio
 async def test_timeout_closed_and_unmatched_until(url: str) -> None:
-    timed = await run({"url": url, "message": {"op": "silent"}, "timeout": 0.3}, {})
+    timed = await run({"url": url, "message": {"op": "silent"}, "window": 0.3}, {})
     assert not timed.is_error and timed.structured_content["stopped"] == "timeout"
-    closed = await run({"url": url, "message": {"op": "close"}, "timeout": 5}, {})
+    closed = await run({"url": url, "message": {"op": "close"}, "window": 5}, {})
     assert closed.structured_content == {"messages": ["bye"], "count": 1, "stopped": "closed"}
     unmatched = await run(
-        {"url": url, "message": {"op": "count", "n": 2}, "until": "never", "timeout": 0.5}, {}
+        {"url": url, "message": {"op": "count", "n": 2}, "until": "never", "window": 0.5}, {}
     )
     assert unmatched.is_error and "no message matched `until`" in unmatched.content[0].text
 
@@ -114,3 +114,24 @@ async def test_api_key_cookie_is_sent_with_the_handshake(url: str) -> None:
     }
     data = (await run(config, {})).structured_content
     assert data["messages"] == [{"cookie": "theme=dark; session=c-456"}]
+
+
+@pytest.mark.anyio
+async def test_collection_window_stays_inside_the_gateway_timeout(url: str) -> None:
+    from magictunnel.backends.base import BackendRegistry
+    from magictunnel.backends.router import Router
+    from magictunnel.pipeline.context import ToolCall
+
+    registry = BackendRegistry()
+    registry.register(WebSocketBackend(DictVault()))
+    router = Router(registry, lambda call: float(call.tool.routing.config["timeout"]))
+    config = {
+        "url": url,
+        "message": {"op": "count", "n": 3},
+        "filter": "tick|tock",
+        "max_messages": 50,
+        "timeout": 1,
+    }
+    result = await router(CallContext(), ToolCall(tool=tool(config), arguments={}))
+    assert not result.is_error, result
+    assert result.structured_content["stopped"] == "timeout" and result.structured_content["count"] == 3

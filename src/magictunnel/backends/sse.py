@@ -9,8 +9,9 @@ routing.config:
   event without an `event:` field).
 - `filter` / `until` (conditions on the event data, see `backends/collect.py`).
 - `max_events` (int, default 10): stop after this many collected events.
-- `timeout` (seconds, default 10): the collection window; reaching it is not an error
-  (`stopped: "timeout"`) unless `until` is set and never matched.
+- `window` (seconds): how long to collect; reaching it is not an error (`stopped: "timeout"`)
+  unless `until` is set and never matched. Default 10, or 90% of `timeout` when that is set.
+- `timeout` (seconds): the gateway's hard limit for the whole call; keep it above `window`.
 
 The result is `{events: [{event, data, id}], count, stopped: "limit"|"until"|"timeout"|"closed"}`
 with JSON data parsed. A non-2xx response is an `isError` result.
@@ -29,11 +30,10 @@ from magictunnel.backends.collect import matches, parse
 from magictunnel.backends.http import render_headers, render_query, render_url
 from magictunnel.backends.http_client import SharedHttpClient, apply_auth, build_request, redact
 from magictunnel.backends.templating import render_value
-from magictunnel.backends.websocket import check_collect
+from magictunnel.backends.websocket import check_collect, limits
 from magictunnel.catalog.models import ToolDef
 from magictunnel.pipeline.context import CallContext
 
-DEFAULT_WINDOW = 10.0
 DEFAULT_MAX_EVENTS = 10
 
 
@@ -73,8 +73,7 @@ class SseBackend:
         kwargs: dict[str, Any] = {}
         if method == "POST" and "body" in config:
             kwargs["json"] = render_value(config["body"], arguments)
-        window = float(config.get("timeout") or DEFAULT_WINDOW)
-        max_events = int(config.get("max_events", DEFAULT_MAX_EVENTS))
+        max_events, window = limits(config, "max_events", DEFAULT_MAX_EVENTS)
         types = config.get("event")
         wanted = {types} if isinstance(types, str) else set(types) if isinstance(types, list) else None
         client = self.client.get(verify=bool(config.get("verify_tls", True)))

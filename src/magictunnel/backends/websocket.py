@@ -10,9 +10,11 @@ routing.config:
   for `http`; `api_key` in query goes into the URL) for the handshake.
 - `filter` (condition, optional): only matching replies are collected.
 - `until` (condition, optional): stop after the first (collected) reply that matches it.
-- `max_messages` (int, default 1 when neither `until` nor `timeout` is set, else 100).
-- `timeout` (seconds, default 10): the collection window. Reaching it is not an error when
-  replies were collected (`stopped: "timeout"`); with `until` set and no match it is.
+- `max_messages` (int, default 1 when neither `until` nor `window` is set, else 100).
+- `window` (seconds): how long to collect. Reaching it is not an error (`stopped: "timeout"`),
+  except with `until` set and never matched. Default 10, or 90% of `timeout` when that is set.
+- `timeout` (seconds): the gateway's hard limit for the whole call (connect + collect); keep it
+  above `window`.
 - `max_message_bytes` (int, default 1 MiB).
 
 Conditions are described in `backends/collect.py`. The result is
@@ -40,9 +42,17 @@ from magictunnel.pipeline.context import CallContext
 DEFAULT_WINDOW = 10.0
 
 
-def limits(config: dict[str, Any]) -> tuple[int, float]:
-    default_max = 1 if "until" not in config and "timeout" not in config else 100
-    return int(config.get("max_messages", default_max)), float(config.get("timeout") or DEFAULT_WINDOW)
+def limits(
+    config: dict[str, Any], max_key: str = "max_messages", default_max: int | None = None
+) -> tuple[int, float]:
+    """(message limit, collection window in seconds); the window stays inside the hard `timeout`."""
+    if default_max is None:
+        default_max = 1 if "until" not in config and "window" not in config else 100
+    window = config.get("window")
+    if window is None:
+        hard = config.get("timeout")
+        window = min(DEFAULT_WINDOW, 0.9 * float(hard)) if hard else DEFAULT_WINDOW
+    return int(config.get(max_key, default_max)), float(window)
 
 
 def check_collect(config: dict[str, Any]) -> list[str]:
@@ -50,8 +60,9 @@ def check_collect(config: dict[str, Any]) -> list[str]:
     value = config.get("max_messages", 1)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         problems.append("max_messages: expected a positive integer")
-    if "timeout" in config and (not isinstance(config["timeout"], int | float) or config["timeout"] <= 0):
-        problems.append("timeout: expected a positive number of seconds")
+    for key in ("window", "timeout"):
+        if key in config and (not isinstance(config[key], int | float) or config[key] <= 0):
+            problems.append(f"{key}: expected a positive number of seconds")
     if "headers" in config and not isinstance(config["headers"], dict):
         problems.append("headers: expected a mapping of header name to value")
     return problems + check_auth(config.get("auth"))
