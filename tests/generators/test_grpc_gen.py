@@ -73,3 +73,40 @@ def test_bad_proto_and_unknown_service_are_reported(tmp_path: Path) -> None:
     assert result.problems == ["no gRPC services found matching ['Nope']"]
     result = generate_grpc(GrpcOptions(target="127.0.0.1:1", proto_files=[str(tmp_path / "missing.proto")]))
     assert "proto file not found" in result.problems[0]
+
+
+def test_protos_next_to_the_capability_file_are_referenced_relatively(tmp_path: Path) -> None:
+    import asyncio
+    import shutil
+
+    from magictunnel.backends.grpc import GrpcBackend
+    from magictunnel.catalog.capability_file import load_capability_file
+    from magictunnel.pipeline.context import CallContext
+
+    (tmp_path / "protos").mkdir()
+    shutil.copy(PROTO, tmp_path / "protos" / "inventory.proto")
+    with run_inventory_server() as target:
+        result = generate_grpc(
+            GrpcOptions(
+                target=target,
+                proto_files=[str(tmp_path / "protos" / "inventory.proto")],
+                relative_to=str(tmp_path),
+                services=["Inventory"],
+            )
+        )
+        assert result.tools[0]["routing"]["config"]["proto_files"] == ["protos/inventory.proto"]
+        write_result(result, tmp_path / "inventory.yaml")
+        tool = next(
+            t
+            for t in load_capability_file(tmp_path / "inventory.yaml", {"grpc"}).tools
+            if t.name == "GetItem"
+        )
+
+        async def call() -> dict:
+            backend = GrpcBackend()
+            try:
+                return (await backend.execute(tool, {"sku": "A1"}, CallContext())).structured_content
+            finally:
+                await backend.aclose()
+
+        assert asyncio.run(call())["name"] == "hammer"

@@ -256,6 +256,7 @@ def grpc_cmd(
     options = {
         "target": target,
         "proto_files": list(proto or []),
+        "relative_to": str(output.parent) if output is not None else None,
         "import_paths": import_path,
         "reflection": reflection,
         "tls": tls,

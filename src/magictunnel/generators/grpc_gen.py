@@ -21,8 +21,8 @@ Routing targets the `grpc` backend (`backends/grpc.py`)::
         target: 127.0.0.1:50051
         service: helloworld.Greeter
         method: SayHello
-        proto_files: [/abs/path/helloworld.proto]   # or `reflection: true`
-        import_paths: [/abs/path]
+        proto_files: [protos/helloworld.proto]   # or `reflection: true`; relative to the
+        import_paths: [protos]                    # capability file when inside its directory
         auth: {type: bearer, credential: greeter.token}   # sent as metadata, a vault credential name
 """
 
@@ -100,6 +100,18 @@ class GrpcOptions:
     max_messages: int = DEFAULT_MAX_MESSAGES
     auth: dict[str, Any] | None = None
     timeout: float | None = None
+    # the capability file's directory: proto paths inside it are written relative to it
+    # (the grpc backend resolves them against the file), others stay absolute
+    relative_to: str | None = None
+
+
+def _path(path: str, relative_to: str | None) -> str:
+    resolved = Path(path).resolve()
+    if relative_to:
+        base = Path(relative_to).resolve()
+        if resolved.is_relative_to(base):
+            return str(resolved.relative_to(base))
+    return str(resolved)
 
 
 def message_schema(desc: Descriptor, stack: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -242,9 +254,9 @@ def _tool(
     if options.reflection:
         config["reflection"] = True
     else:
-        config["proto_files"] = [str(Path(f).resolve()) for f in options.proto_files]
+        config["proto_files"] = [_path(f, options.relative_to) for f in options.proto_files]
         if options.import_paths:
-            config["import_paths"] = [str(Path(p).resolve()) for p in options.import_paths]
+            config["import_paths"] = [_path(p, options.relative_to) for p in options.import_paths]
     if options.tls:
         config["tls"] = True
     if info.server_streaming:

@@ -65,6 +65,9 @@ async def run_generator(
         if isinstance(options.get(key), list):
             options[key] = [_local(gateway, str(p)) for p in options[key]]
 
+    if kind == "grpc" and output is not None:
+        options.setdefault("relative_to", str(output.parent))
+
     def work() -> dict[str, Any]:
         result = generate(kind, source, options, content=body.content, introspect=body.introspect)
         answer: dict[str, Any] = result.summary()
