@@ -117,6 +117,7 @@ class UpstreamConnection:
         self._inflight: dict[int, Any] = {}
         self.watched_uris: set[str] = set()
         self._relisten = anyio.Event()
+        self._acked = anyio.Event()
         self._ids = itertools.count(1)
         self._scope: anyio.CancelScope | None = None
         self._done = anyio.Event()
@@ -308,16 +309,28 @@ class UpstreamConnection:
                 await anyio.sleep(0.01)
 
     # ---- 2026-07-28 change notifications ---------------------------------------------------
-    def watch(self, uri: str) -> None:
-        """Ask a 2026-07-28 upstream for `notifications/resources/updated` about `uri`."""
-        if uri not in self.watched_uris:
-            self.watched_uris.add(uri)
-            self._relisten.set()
+    async def watch(self, uri: str, timeout: float = 5.0) -> None:
+        """Ask a 2026-07-28 upstream for `notifications/resources/updated` about `uri`.
 
-    def unwatch(self, uri: str) -> None:
+        Returns once the re-opened listen stream is acknowledged, so no update is missed.
+        """
+        if uri in self.watched_uris:
+            return
+        self.watched_uris.add(uri)
+        await self._relisten_now(timeout)
+
+    async def unwatch(self, uri: str) -> None:
         if uri in self.watched_uris:
             self.watched_uris.discard(uri)
-            self._relisten.set()
+            await self._relisten_now(1.0)
+
+    async def _relisten_now(self, timeout: float) -> None:
+        if not self.ready or not self.modern:
+            return
+        acked = self._acked = anyio.Event()
+        self._relisten.set()
+        with anyio.move_on_after(timeout):
+            await acked.wait()
 
     async def _listen_loop(
         self, session: ClientSession, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -353,6 +366,7 @@ class UpstreamConnection:
                     resource_subscriptions=sorted(self.watched_uris),
                 ) as sub:
                     ready()
+                    self._acked.set()
                     async with anyio.create_task_group() as tg:
 
                         async def drain() -> None:

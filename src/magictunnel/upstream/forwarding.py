@@ -218,7 +218,7 @@ class Forwarder:
         if first:
             for conn in owners:
                 if conn.modern:
-                    conn.watch(uri)
+                    await conn.watch(uri)
                 elif _subscribable(conn):
                     await conn.raw_request("resources/subscribe", {"uri": uri})
 
@@ -233,7 +233,7 @@ class Forwarder:
         del self.subscriptions[uri]
         for conn in self.owners_of(uri):
             if conn.modern:
-                conn.unwatch(uri)
+                await conn.unwatch(uri)
             elif conn.ready and _subscribable(conn):
                 try:
                     await conn.raw_request("resources/unsubscribe", {"uri": uri})
@@ -244,20 +244,16 @@ class Forwarder:
         """An upstream said `uri` changed: tell exactly the clients subscribed to it."""
         subs = self.subscriptions.get(uri) or {}
         sessions = self.manager.gateway.extensions.get("sessions")
-        delivered_keys: list[Any] = []
         for key, handle in list(subs.items()):
+            # the connection's own channel first: the subscribe request's channel is closed by now
+            if sessions is not None and await sessions.notify_one(
+                key, "notifications/resources/updated", {"uri": uri}
+            ):
+                continue
             try:
                 await handle.notify("notifications/resources/updated", {"uri": uri})
-                delivered_keys.append(key)
-            except Exception:
-                if (
-                    sessions is not None
-                    and hasattr(sessions, "notify_one")
-                    and await sessions.notify_one(key, "notifications/resources/updated", {"uri": uri})
-                ):
-                    delivered_keys.append(key)
-                else:
-                    subs.pop(key, None)
+            except Exception:  # the client is gone
+                subs.pop(key, None)
         bus = getattr(sessions, "bus", None)
         if bus is not None:  # 2026-07-28 listeners
             from mcp.shared.subscriptions import ResourceUpdated
