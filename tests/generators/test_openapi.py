@@ -447,3 +447,18 @@ def test_spec_from_a_url_with_refs_to_other_documents() -> None:
         tool["routing"]["config"]["url"] == f"{base}/v1/things/{{id}}"
     )  # relative server URL joined to the spec URL
     assert "Recursive reference to Thing" in tool["outputSchema"]["properties"]["parent"]["description"]
+
+
+def test_yaml_dates_and_numeric_keys_become_json_values(tmp_path: Path) -> None:
+    spec = tmp_path / "dates.yaml"
+    spec.write_text(
+        "openapi: 3.0.0\ninfo: {title: Dates, version: 1}\nservers: [{url: 'http://127.0.0.1:1'}]\n"
+        "paths:\n  /events:\n    get:\n      operationId: listEvents\n      parameters:\n"
+        "        - {name: since, in: query, schema: {type: string, format: date, example: 2024-01-31}}\n"
+        "      responses:\n        200: {description: ok}\n"
+    )
+    result = generate_openapi(str(spec))
+    assert result.problems == []
+    assert result.tools[0]["inputSchema"]["properties"]["since"]["examples"] == ["2024-01-31"]
+    write_result(result, tmp_path / "out.yaml")
+    assert load_capability_file(tmp_path / "out.yaml", KNOWN).problems == []

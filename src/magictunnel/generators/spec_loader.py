@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,26 @@ def parse_text(text: str | bytes, where: str) -> Any:
         except ValueError:
             pass
     try:
-        return yaml.load(text, Loader=_Loader)
+        return _json_safe(yaml.load(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise SpecError(
             where, f"{pos}not valid JSON or YAML: {getattr(exc, 'problem', None) or exc}"
         ) from None
+
+
+def _json_safe(node: Any) -> Any:
+    """YAML 1.1 turns bare dates into date objects; specs mean JSON values (strings)."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: _json_safe(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_safe(v) for v in node]
+    if isinstance(node, datetime.date | datetime.datetime):
+        return node.isoformat()
+    if isinstance(node, bytes):
+        return node.decode("utf-8", "replace")
+    return node
 
 
 def fetch(location: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> bytes:
