@@ -35,7 +35,17 @@ async def main(server_url: str) -> int:
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
     server_cfg: dict[str, object] = {}
-    if context.get("client_id") and "client_credentials" not in scenario:
+    tmp_key = Path(tempfile.mkdtemp()) / "client-key.pem"
+    if scenario.startswith("auth/client-credentials"):
+        server_cfg = {"grant_type": "client_credentials", "client_id": context["client_id"]}
+        if context.get("private_key_pem"):
+            tmp_key.write_text(context["private_key_pem"])
+            server_cfg.update(
+                private_key_file=str(tmp_key), signing_algorithm=context.get("signing_algorithm", "RS256")
+            )
+        else:
+            server_cfg["client_secret"] = context.get("client_secret")
+    elif context.get("client_id"):
         server_cfg = {
             "client_id": context["client_id"],
             "client_secret": context.get("client_secret"),

@@ -197,6 +197,12 @@ class FakeIdP:
             return JSONResponse(
                 self._issue(client_id, device["scope"], form.get("resource") or device["resource"])
             )
+        if grant == "client_credentials":
+            if self.clients.get(client_id, {}).get("client_secret") is None:
+                return JSONResponse({"error": "unauthorized_client"}, 400)
+            body = self._issue(client_id, form.get("scope", ""), form.get("resource"))
+            body.pop("refresh_token")
+            return JSONResponse(body)
         return JSONResponse({"error": "unsupported_grant_type"}, 400)
 
     async def _device(self, request: Request) -> Response:

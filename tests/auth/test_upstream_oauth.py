@@ -195,3 +195,31 @@ async def test_dashboard_sign_in_over_rest(tmp_path: Path, db_url: str, remote: 
         assert (await api.post("/api/auth/upstream-oauth/unknown/login")).status_code == 400
         assert (await api.delete("/api/auth/upstream-oauth/remote")).status_code == 200
         assert (await api.delete("/api/auth/upstream-oauth/remote")).status_code == 404
+
+
+@pytest.mark.anyio
+async def test_client_credentials_needs_no_sign_in(tmp_path: Path, remote: Remote) -> None:
+    remote.idp.clients["mt-machine"] = {"client_id": "mt-machine", "client_secret": "machine-secret"}
+    manager = _manager(
+        tmp_path,
+        remote,
+        servers={
+            "remote": {
+                "grant_type": "client_credentials",
+                "client_id": "mt-machine",
+                "client_secret": "machine-secret",
+                "authorization_server": remote.idp.issuer,
+            }
+        },
+    )
+    assert await _echo_with(manager.auth_for("remote"), remote.url) == "upstream"
+    last = remote.idp.token_requests[-1]
+    assert last["grant_type"] == "client_credentials" and last["resource"] == remote.url
+    assert manager.status("remote")["signed_in"]
+    broken = _manager(
+        tmp_path / "b",
+        remote,
+        servers={"remote": {"grant_type": "client_credentials", "client_id": "mt-machine"}},
+    )
+    with pytest.raises(ValueError, match="needs client_secret or a private key"):
+        broken.auth_for("remote")

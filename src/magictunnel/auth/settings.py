@@ -55,11 +55,16 @@ class OidcProviderSettings(_M):
 
 
 class UpstreamServerOAuth(_M):
+    grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
     client_id: str | None = None
     client_secret: str | None = None
     token_endpoint_auth_method: Literal["none", "client_secret_post", "client_secret_basic"] | None = None
     scopes: list[str] = Field(default_factory=list)
     authorization_server: str | None = None
+    # client_credentials with private_key_jwt (RFC 7523): a PEM file, or a vault secret holding one
+    private_key_file: str | None = None
+    private_key_secret: str | None = None
+    signing_algorithm: str = "RS256"
 
 
 class UpstreamOAuthSettings(_M):

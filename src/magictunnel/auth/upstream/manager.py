@@ -6,7 +6,8 @@ For the upstream-servers feature:
     upstream_oauth.httpx_auth(server) -> httpx.Auth       # bearer from get_token, refresh on 401
 `auth_for` never opens a browser: when a server needs a sign-in it raises
 `UpstreamLoginRequired` naming the CLI command / dashboard page to use.
-Sign-in: `login_code` (authorization code + PKCE, via CLI or dashboard), `device_login` (RFC 8628).
+Sign-in: `login_code` (authorization code + PKCE, via CLI or dashboard), `device_login` (RFC 8628);
+servers configured with `grant_type: client_credentials` (client secret or private_key_jwt) need none.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import httpx2
 from mcp.client.auth import OAuthClientProvider
+from mcp.client.auth.extensions.client_credentials import (
+    ClientCredentialsOAuthProvider,
+    PrivateKeyJWTOAuthProvider,
+    SignedJWTParameters,
+)
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
 
 from magictunnel.auth.settings import UpstreamOAuthSettings, UpstreamServerOAuth
@@ -107,6 +114,56 @@ class UpstreamOAuth:
             scope=" ".join(cfg.scopes) or None,
         )
 
+    def _machine_provider(self, server: str, url: str | None) -> OAuthClientProvider:
+        """client_credentials (secret or private_key_jwt): no person involved, no redirect."""
+        cfg = self.server_settings(server)
+        if not cfg.client_id:
+            raise ValueError(f"upstream_oauth.servers.{server}: client_credentials needs client_id")
+        storage = self.storage(server)
+        scope = " ".join(cfg.scopes) or None
+        pem = None
+        if cfg.private_key_secret:
+            pem = self._vault().get_secret(cfg.private_key_secret)
+            if pem is None:
+                raise ValueError(
+                    f"upstream_oauth.servers.{server}.private_key_secret: no vault secret "
+                    f"named {cfg.private_key_secret!r}"
+                )
+        elif cfg.private_key_file:
+            try:
+                pem = Path(cfg.private_key_file).expanduser().read_text()
+            except OSError as exc:
+                raise ValueError(f"upstream_oauth.servers.{server}.private_key_file: {exc}") from None
+        if pem is not None:
+            params = SignedJWTParameters(
+                issuer=cfg.client_id,
+                subject=cfg.client_id,
+                signing_key=pem,
+                signing_algorithm=cfg.signing_algorithm,
+            )
+            return PrivateKeyJWTOAuthProvider(
+                self.url_of(server, url),
+                storage,
+                cfg.client_id,
+                params.create_assertion_provider(),
+                scope=scope,
+                issuer=cfg.authorization_server,
+            )
+        if not cfg.client_secret:
+            raise ValueError(
+                f"upstream_oauth.servers.{server}: client_credentials needs client_secret or a private key"
+            )
+        method = cfg.token_endpoint_auth_method if cfg.token_endpoint_auth_method != "none" else None
+        return ClientCredentialsOAuthProvider(
+            self.url_of(server, url),
+            storage,
+            cfg.client_id,
+            cfg.client_secret,
+            method or "client_secret_basic",
+            scope=scope,
+            issuer=cfg.authorization_server,
+        )
+
     def provider(
         self,
         server: str,
@@ -115,6 +172,8 @@ class UpstreamOAuth:
         callback_handler: Callable[[], Awaitable[AuthorizationCodeResult]] | None = None,
         redirect_uri: str | None = None,
     ) -> OAuthClientProvider:
+        if self.server_settings(server).grant_type == "client_credentials":
+            return self._machine_provider(server, url)
         return OAuthClientProvider(
             server_url=self.url_of(server, url),
             client_metadata=self.client_metadata(server, redirect_uri),
