@@ -175,3 +175,18 @@ async def test_large_values_are_clipped(suite: Any) -> None:
     await suite.audit.flush()
     row = await suite.audit.repo.get(entry_id)
     assert row["arguments"]["truncated"] is True and row["arguments"]["chars"] > 50_000
+
+
+@pytest.mark.anyio
+async def test_listeners_see_every_entry_redacted(suite: Any) -> None:
+    seen: list[dict[str, Any]] = []
+    unsubscribe = suite.audit.subscribe(seen.append)
+    suite.audit.subscribe(lambda entry: 1 / 0)  # a broken listener does not stop auditing
+    suite.audit.record(
+        {"event_type": "tool_call", "outcome": "denied", "arguments": {"k": "AKIAIOSFODNN7EXAMPLE"}}
+    )
+    unsubscribe()
+    suite.audit.record({"event_type": "tool_call", "outcome": "success"})
+    assert len(seen) == 1 and seen[0]["arguments"] == {"k": "[REDACTED:aws_access_key]"}
+    await suite.audit.flush()
+    assert (await suite.audit.get_statistics())["total"] == 2

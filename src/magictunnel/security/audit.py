@@ -72,6 +72,7 @@ class AuditService:
         self.last_error: str | None = None
         self._last_retention = 0.0
         self._started = False
+        self._listeners: list[Any] = []
 
     # ---- recording -----------------------------------------------------------------------
     def _clip(self, value: Any) -> Any:
@@ -95,7 +96,18 @@ class AuditService:
                 entry[key] = self._clip(entry[key])
         self.journal.append(entry)
         self.stats["recorded"] += 1
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception as exc:  # a listener must never break auditing
+                log.error("audit listener %r failed: %s", listener, exc)
         return entry["id"]
+
+    def subscribe(self, listener: Any) -> Any:
+        """Call `listener(entry)` (synchronously, redacted entry) for every recorded entry, e.g. to
+        notify administrators of violations. Returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     async def record_event(
         self,

@@ -79,7 +79,9 @@ class Storage:
         self.url = url if isinstance(url, URL) else normalize_url(url)
         # local directory for files next to the database (audit journal, key files, caches)
         if data_dir is None:
-            data_dir = Path(self.url.database).parent if self.is_sqlite and self.url.database else Path("data")
+            data_dir = (
+                Path(self.url.database).parent if self.is_sqlite and self.url.database else Path("data")
+            )
         self.data_dir = Path(data_dir)
         self.engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
