@@ -156,3 +156,27 @@ def test_graphql_grpc_and_merge(tmp_path: Path) -> None:
     assert "0 problems" in validated.stdout
     conflict = mt("generate", "merge", str(tmp_path / "a.yaml"), str(tmp_path / "a.yaml"))
     assert conflict.returncode == 1 and "name 'hello' already defined" in conflict.stderr
+
+
+def test_default_auth_for_specs_without_security(tmp_path: Path) -> None:
+    spec = dict(SPEC)
+    spec.pop("security")
+    path = tmp_path / "open.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "open-tools.yaml"
+    done = mt(
+        "generate",
+        "openapi",
+        str(path),
+        "-o",
+        str(out),
+        "--auth-type",
+        "bearer",
+        "--auth-credential",
+        "todo/pat",
+    )
+    assert done.returncode == 0, done.stderr
+    tools = load_capability_file(out, {"http"}).tools
+    assert all(t.routing.config["auth"] == {"type": "bearer", "credential": "todo/pat"} for t in tools)
+    bad = mt("generate", "openapi", str(path), "--auth-type", "digest", "--auth-credential", "x")
+    assert bad.returncode == 2 and "--auth-type: expected bearer, api_key or basic" in bad.stderr

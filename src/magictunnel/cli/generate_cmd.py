@@ -49,8 +49,11 @@ def _auth(
         return None
     if not auth_type or not credential:
         console.print(
-            "[red]--auth-type and --credential go together (a vault credential name, never a secret)[/red]"
+            "[red]--auth-type and its credential option go together (a vault credential name, never a secret)[/red]"
         )
+        raise typer.Exit(2)
+    if auth_type not in ("bearer", "api_key", "basic"):
+        console.print(f"[red]--auth-type: expected bearer, api_key or basic, got {auth_type!r}[/red]")
         raise typer.Exit(2)
     auth: dict[str, Any] = {"type": auth_type, "credential": credential}
     if auth_type == "api_key":
@@ -158,6 +161,14 @@ def openapi_cmd(
     no_output_schema: bool = typer.Option(False, "--no-output-schema"),
     output_depth: int = typer.Option(2, "--output-depth", help="levels of nesting kept in output schemas"),
     timeout: float | None = typer.Option(None, "--timeout", help="per-call timeout written into routing"),
+    auth_type: str | None = typer.Option(
+        None, "--auth-type", help="bearer, api_key or basic, for operations the spec declares no security for"
+    ),
+    auth_credential: str | None = typer.Option(
+        None, "--auth-credential", help="vault credential name for --auth-type"
+    ),
+    auth_name: str | None = typer.Option(None, "--auth-name", help="header or query name for api_key"),
+    auth_in: str = typer.Option("header", "--auth-in", help="header, query or cookie for api_key"),
     dry_run: bool = DryRun,
     as_json: bool = AsJson,
     keep_removed: bool = KeepRemoved,
@@ -180,6 +191,7 @@ def openapi_cmd(
         "output_schema": not no_output_schema,
         "max_output_depth": output_depth,
         "timeout": timeout,
+        "auth": _auth(auth_type, auth_credential, auth_name, auth_in),
     }
     _check_naming(naming)
     _finish(_run("openapi", spec, options), output, dry_run, as_json, keep_removed)

@@ -256,6 +256,8 @@ class _Generator:
             lambda s: self._deref(s, f"{where}.security"),
         )
         self.result.warnings.extend(f"{where}.security: {w}" for w in auth_warnings)
+        if auth is None and self.options.auth and security is None:
+            auth = dict(self.options.auth)  # the spec declares no security: the caller's choice
         if auth:
             config["auth"] = auth
 

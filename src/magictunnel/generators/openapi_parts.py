@@ -29,6 +29,8 @@ class OpenAPIOptions:
     max_input_depth: int = 12
     max_output_depth: int = 2
     timeout: float | None = None
+    # auth for operations whose spec declares no security: {type, credential, in, name}
+    auth: dict[str, Any] | None = None
 
 
 def selected(o: OpenAPIOptions, path: str, method: str, op: dict[str, Any]) -> bool:

@@ -76,9 +76,27 @@ class ChangeReport:
         return out
 
 
+class _CapabilityDumper(_Dumper):  # type: ignore[misc, valid-type]
+    """Multi-line strings (descriptions) as `|` blocks, so people can edit them."""
+
+
+def _str(dumper: Any, value: str) -> Any:
+    if "\n" in value and not any(line != line.rstrip() for line in value.splitlines()):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_CapabilityDumper.add_representer(str, _str)
+
+
 def dump_yaml(data: Any) -> str:
     return yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100000, default_flow_style=False
+        data,
+        Dumper=_CapabilityDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100000,
+        default_flow_style=False,
     )
 
 
