@@ -87,6 +87,7 @@ async def _echo_with(auth: httpx2.Auth, url: str) -> str:
 @pytest.mark.anyio
 async def test_code_flow_with_dynamic_registration_then_connect(tmp_path: Path, remote: Remote) -> None:
     manager = _manager(tmp_path, remote)
+    assert manager.auth_if_configured("remote") is None  # nothing configured or stored yet
     with pytest.raises(UpstreamLoginRequired, match="magictunnel auth upstream login remote"):
         async with httpx2.AsyncClient(auth=manager.auth_for("remote")) as http:
             await http.post(remote.url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
@@ -99,7 +100,7 @@ async def test_code_flow_with_dynamic_registration_then_connect(tmp_path: Path, 
     raw = (tmp_path / "client-vault" / "vault.json").read_text()
     token = await manager.get_token("remote")
     assert token and token not in raw and "upstream_oauth/remote" in raw
-    assert await _echo_with(manager.auth_for("remote"), remote.url) == "upstream"
+    assert await _echo_with(manager.auth_if_configured("remote"), remote.url) == "upstream"
     async with httpx.AsyncClient(auth=manager.httpx_auth("remote")) as http:
         r = await http.post(
             remote.url,

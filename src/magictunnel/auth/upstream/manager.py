@@ -1,6 +1,7 @@
 """Upstream OAuth (published as `gateway.extensions["upstream_oauth"]`).
 
 For the upstream-servers feature:
+    upstream_oauth.auth_if_configured(server, url) -> httpx2.Auth | None  # None: no OAuth for it
     upstream_oauth.auth_for(server, url) -> httpx2.Auth   # SDK OAuthClientProvider over the vault
     await upstream_oauth.get_token(server) -> str | None  # a valid access token (refreshed if due)
     upstream_oauth.httpx_auth(server) -> httpx.Auth       # bearer from get_token, refresh on 401
@@ -201,6 +202,14 @@ class UpstreamOAuth:
             raise UpstreamLoginRequired(server)
 
         return self.provider(server, url, need_login, no_callback)
+
+    def is_configured(self, server: str) -> bool:
+        """True when the server has OAuth settings or a stored sign-in."""
+        return server in self.settings.servers or bool(self.storage(server).record())
+
+    def auth_if_configured(self, server: str, url: str | None = None) -> httpx2.Auth | None:
+        """For the upstream connection: OAuth auth when this server uses OAuth, else None."""
+        return self.auth_for(server, url) if self.is_configured(server) else None
 
     def httpx_auth(self, server: str) -> httpx.Auth:
         return _BearerFromManager(self, server)
