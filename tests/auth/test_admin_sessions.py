@@ -235,3 +235,33 @@ async def test_roles_limit_operations_and_user_management(base: str) -> None:
         assert (await admin.get("/api/auth/users/auditor", headers=h)).status_code == 404
         names = [u["username"] for u in (await admin.get("/api/auth/users", headers=h)).json()["users"]]
         assert names == ["admin", "tools", "viewer"]
+
+
+@pytest.mark.anyio
+async def test_store_purges_long_expired_sessions(db_url: str) -> None:
+    import time
+
+    from magictunnel.auth.store import AuthStore
+    from magictunnel.storage import Storage
+    from magictunnel.storage.models.auth import AdminSessionRow
+
+    storage = Storage(db_url)
+    await storage.start()
+    try:
+        store = AuthStore(storage)
+        now = time.time()
+        for key, expires in (("old", now - 3 * 86400), ("live", now + 3600)):
+            await store.add_session(
+                AdminSessionRow(
+                    id_hash=key * 8,
+                    username="u",
+                    method="password",
+                    csrf_token="c",
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+        assert await store.purge_sessions(now - 86400) == 1
+        assert await store.get_session("old" * 8) is None and await store.get_session("live" * 8) is not None
+    finally:
+        await storage.close()

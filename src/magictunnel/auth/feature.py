@@ -11,7 +11,9 @@ gateway.extensions:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from magictunnel.auth.admin_authn import AdminAuthenticator
@@ -67,6 +69,7 @@ class AuthFeature:
         )
         self.admin_authenticator: AdminAuthenticator | None = None
         self.generated_password: str | None = None
+        self._purger: asyncio.Task[None] | None = None
 
     # ---- parts ---------------------------------------------------------------------------
     @property
@@ -135,6 +138,9 @@ class AuthFeature:
         self.admin_authenticator = AdminAuthenticator(self._admin, self.gateway)
         self.gateway.extensions["admin_authenticator"] = self.admin_authenticator
         self.upstream.start()
+        self._purger = asyncio.get_running_loop().create_task(
+            self._purge_sessions(), name="auth-session-purge"
+        )
         log.info(
             "auth ready: client auth %s, %d admin provider(s)",
             "required" if self.client_auth.required else "optional on loopback",
@@ -142,7 +148,21 @@ class AuthFeature:
         )
         return self
 
+    async def _purge_sessions(self, interval: float = 3600.0) -> None:
+        """Forget sessions that expired more than a day ago (revocation only matters until expiry)."""
+        while True:
+            try:
+                if self.store is not None:
+                    await self.store.purge_sessions(time.time() - 86400)
+            except Exception as exc:
+                log.warning("session purge: %s", exc)
+            await asyncio.sleep(interval)
+
     async def stop(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            await asyncio.gather(self._purger, return_exceptions=True)
+            self._purger = None
         self.gateway.extensions.pop("admin_authenticator", None)
         await self.upstream.stop()
         if self._notifications is not None:
