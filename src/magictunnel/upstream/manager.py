@@ -205,6 +205,8 @@ class UpstreamManager(Listener):
             self._publish(conn.spec, self._listing(conn))
 
     async def on_lists_changed(self, conn: UpstreamConnection) -> None:
+        if not conn.ready:  # still starting: the listing in progress will see the change
+            return
         try:
             await conn.refresh_lists()
         except MCPError as exc:
