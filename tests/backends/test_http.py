@@ -136,9 +136,11 @@ async def test_text_body_and_form_body(backend: HttpBackend, base_url: str) -> N
     assert text.structured_content["body"] == "hello world"
     assert text.structured_content["headers"]["content-type"] == "text/markdown"
     form = await run(
-        backend, {"method": "POST", "url": base_url + "/echo", "form": {"a": "{a}", "b": "x"}}, {"a": "1 2"}
+        backend,
+        {"method": "POST", "url": base_url + "/echo", "form": {"a": "{a}", "b": "x", "tag": "{tags}"}},
+        {"a": "1 2", "tags": ["p", "q"]},
     )
-    assert form.structured_content["form"] == {"a": "1 2", "b": "x"}
+    assert form.structured_content["body"] == "a=1+2&b=x&tag=p&tag=q"
 
 
 async def test_header_injection_is_refused(backend: HttpBackend, base_url: str) -> None:

@@ -217,7 +217,10 @@ class HttpBackend:
             form: list[tuple[str, str]] = []
             for name, template in config["form"].items():
                 _append_param(form, str(name), render_value(template, arguments))
-            kwargs["data"] = dict(form)
+            fields: dict[str, list[str]] = {}
+            for name, value in form:
+                fields.setdefault(name, []).append(value)
+            kwargs["data"] = {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
         elif target == "body" and rest:
             kwargs["json"] = rest
         if target == "query" and "query" not in config:
