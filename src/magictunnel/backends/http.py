@@ -36,7 +36,9 @@ routing.config (every string value may use `{param}`, `{{param}}`, `{list[0]}`, 
       auth: {type: basic, credential: svc_password, username: bot}
 
   A missing credential is an error result naming it; secrets are never logged and are
-  redacted from error messages.
+  redacted from error messages. `auth.oauth2: {flow: client_credentials, token_url, scopes}`
+  exchanges a "client_id:client_secret" credential for an access token first
+  (`backends/oauth2_client.py`).
 
 A 2xx response is a result: JSON (an object also as structuredContent), text, image or
 audio content for `image/*` / `audio/*`, or an embedded blob resource for other binary

@@ -216,7 +216,7 @@ async def apply_auth(
             raise BackendError(f'credential {auth.get("credential")!r}: basic auth needs "user:password"')
         token = base64.b64encode(pair.encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-        return [secret, token]
+        return [secret, token, *extra]
     else:
         raise BackendError(f"auth.type {kind!r} is not supported")
     return [secret, *extra]
