@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 from magictunnel.auth.settings import AuthSettings
 from magictunnel.config.errors import ConfigError
 from magictunnel.config.models import MagicTunnelConfig, RuntimeMode
+
+log = logging.getLogger("magictunnel.auth")
 
 
 def is_loopback(host: str) -> bool:
@@ -28,6 +31,12 @@ def check_exposure(config: MagicTunnelConfig, settings: AuthSettings) -> None:
                 "set auth.enabled: true (API keys or an OAuth issuer in auth.oauth), "
                 "or bind server.host to 127.0.0.1"
             ]
+        )
+    if not required and not is_loopback(host):
+        log.warning(
+            "MCP endpoints on %s accept unauthenticated clients (proxy mode); set auth.enabled: true "
+            "to require API keys or OAuth tokens",
+            host,
         )
     if required and not settings.api_keys_enabled and not (settings.oauth.issuer or settings.oauth.jwks_uri):
         raise ConfigError(
