@@ -49,6 +49,14 @@ class LoadedConfig:
         return str(self.path) if self.path else "<defaults>"
 
 
+def _display(path: Path) -> str:
+    """The path as the user would write it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def find_config_file(explicit: str | Path | None = None, cwd: Path | None = None) -> Path | None:
     if explicit:
         return Path(explicit)
@@ -147,7 +155,7 @@ def load_config(
     raw: dict[str, Any] = {}
     source = "<defaults>"
     if path is not None:
-        source = str(path)
+        source = _display(path)
         raw = flatten_groups(substitute_env(read_yaml_mapping(path), source))
     sources: dict[str, str] = {}
     _collect_sources(raw, source, "", sources)
