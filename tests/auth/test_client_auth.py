@@ -206,6 +206,16 @@ async def test_oauth_jwt_audience_expiry_signature_and_step_up(env: Env) -> None
         {"iss": env.idp.issuer, "aud": env.mcp, "exp": 9999999999, "scope": "mcp:tools"}, key=other_key
     )
     assert (await post(forged)).status_code == 401
+    # a client cannot move the audience check with forwarded headers or a foreign Host
+    evil = env.idp.access_token("http://evil.example/mcp", "mcp:tools")
+    async with httpx.AsyncClient() as http:
+        for extra in ({"X-Forwarded-Host": "evil.example"}, {"Host": "evil.example"}):
+            r = await http.post(
+                env.mcp,
+                json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                headers={"Authorization": f"Bearer {evil}", **extra},
+            )
+            assert r.status_code == 401, extra
     r = await post(env.idp.access_token(env.mcp, "profile"))
     assert r.status_code == 403
     challenge = r.headers["www-authenticate"]

@@ -57,7 +57,9 @@ class AuthFeature:
         self._notifications: Notifications | None = None
         self.providers: dict[str, AuthProvider] = {}
         cfg = gateway.config.server
-        self.resource_server = ResourceServer(self.settings.oauth, f"{cfg.host}:{cfg.port}")
+        self.resource_server = ResourceServer(
+            self.settings.oauth, f"{cfg.host}:{cfg.port}", trusted_hosts=list(cfg.allowed_hosts)
+        )
         self.client_auth = ClientAuthenticator(
             None,
             self.resource_server,

@@ -38,8 +38,14 @@ def base_url(headers: Mapping[str, str], default_host: str) -> str:
 
 class ResourceServer:
     def __init__(
-        self, settings: ResourceServerSettings, default_host: str = "127.0.0.1:3001", mcp_path: str = "/mcp"
+        self,
+        settings: ResourceServerSettings,
+        default_host: str = "127.0.0.1:3001",
+        mcp_path: str = "/mcp",
+        trusted_hosts: list[str] | None = None,
     ) -> None:
+        self.trusted_hosts = {h.rsplit(":", 1)[0].lower() for h in (trusted_hosts or [])}
+        self.trusted_hosts.add(default_host.rsplit(":", 1)[0].lower())
         self.settings = settings
         self.default_host = default_host
         self.mcp_path = mcp_path
@@ -55,6 +61,20 @@ class ResourceServer:
 
     def resource_url(self, headers: Mapping[str, str]) -> str:
         return self.settings.resource or base_url(headers, self.default_host) + self.mcp_path
+
+    def accepted_audiences(self, headers: Mapping[str, str]) -> list[str]:
+        """Audiences a token must name (RFC 8707). Configured values win; without them the
+        resource URL is built from the Host header, and only for a host this server answers to
+        (never from X-Forwarded-* headers a client can set: behind a proxy, set `resource`)."""
+        configured = [a for a in (self.settings.resource, *self.settings.audiences) if a]
+        if configured:
+            return configured
+        lower = {k.lower(): v for k, v in headers.items()}
+        host = lower.get("host") or self.default_host
+        hostname = host.rsplit(":", 1)[0].strip("[]").lower() if not host.endswith("]") else host.strip("[]")
+        if hostname not in self.trusted_hosts and not _loopback(hostname):
+            return []
+        return [f"http://{host}{self.mcp_path}", f"https://{host}{self.mcp_path}"]
 
     def metadata_url(self, headers: Mapping[str, str]) -> str:
         return base_url(headers, self.default_host) + PRM_PATH + self.mcp_path
@@ -98,7 +118,13 @@ class ResourceServer:
         if self.jwks is None:
             raise self.challenge(headers, error="invalid_token", description="unknown bearer token")
         resource = self.resource_url(headers)
-        audiences = [resource, *self.settings.audiences]
+        audiences = self.accepted_audiences(headers)
+        if not audiences:
+            raise self.challenge(
+                headers,
+                error="invalid_token",
+                description="this host is not a known name of the server; configure auth.oauth.resource",
+            )
         try:
             claims = await self.jwks.decode(
                 token,
@@ -152,3 +178,14 @@ def _scopes(claims: dict[str, Any]) -> list[str]:
     if isinstance(raw, str):
         return raw.split()
     return [str(s) for s in raw] if isinstance(raw, list) else []
+
+
+def _loopback(hostname: str) -> bool:
+    import ipaddress
+
+    if hostname in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
