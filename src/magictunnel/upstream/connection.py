@@ -30,7 +30,7 @@ from mcp.client.session import ClientRequestContext, ClientSession
 from mcp.client.subscriptions import ListenNotSupportedError, listen
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
-from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from magictunnel.upstream.config import ServerSpec
@@ -451,6 +451,7 @@ class UpstreamConnection:
         handle: Any = None,
         session: ClientSession | None = None,
         on_progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None,
+        client_capabilities: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send one request on the live session and return the raw result dict.
 
@@ -465,6 +466,9 @@ class UpstreamConnection:
         if on_progress is not None:
             opts["on_progress"] = on_progress
         session._stamp(data, opts)  # type: ignore[arg-type]  # era headers/_meta, as send_request does
+        if client_capabilities is not None and self.modern:
+            # the upstream sees what the calling client can do, not what the gateway could relay
+            data["params"]["_meta"][CLIENT_CAPABILITIES_META_KEY] = client_capabilities
         params_out = data.get("params") or None
         key = next(self._ids)
         if handle is not None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, LOG_LEVEL_META_KEY
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, INVALID_PARAMS, LOG_LEVEL_META_KEY
 
 from magictunnel.catalog.models import PromptDef
 from magictunnel.upstream.naming import template_matches
@@ -49,6 +49,17 @@ def _client_params(handle: Any) -> Mapping[str, Any]:
     ctx = getattr(handle, "request_context", None)
     params = getattr(ctx, "params", None) if ctx is not None else None
     return params if isinstance(params, Mapping) else {}
+
+
+def _client_capabilities(handle: Any) -> dict[str, Any] | None:
+    """What the calling client declared: its 2026-07-28 request `_meta`, else its session's."""
+    if handle is None:
+        return None
+    meta = _client_params(handle).get("_meta")
+    if isinstance(meta, Mapping) and isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), Mapping):
+        return dict(meta[CLIENT_CAPABILITIES_META_KEY])
+    caps = getattr(handle, "capabilities", None)
+    return dict(caps) if isinstance(caps, Mapping) else None
 
 
 def _is_modern(handle: Any) -> bool:
@@ -104,7 +115,10 @@ class Forwarder:
         if meta and conn.modern:
             params["_meta"] = {**(params.get("_meta") or {}), **meta}
         on_progress = self._progress_for(handle)
-        raw = await conn.raw_request(method, params, timeout=timeout, handle=handle, on_progress=on_progress)
+        caps = _client_capabilities(handle)
+        raw = await conn.raw_request(
+            method, params, timeout=timeout, handle=handle, on_progress=on_progress, client_capabilities=caps
+        )
         rounds = 0
         while raw.get("resultType") == "input_required" and not modern_client:
             rounds += 1
@@ -123,7 +137,12 @@ class Forwarder:
             if not responses:
                 await anyio.sleep(0.05)
             raw = await conn.raw_request(
-                method, retry, timeout=timeout, handle=handle, on_progress=on_progress
+                method,
+                retry,
+                timeout=timeout,
+                handle=handle,
+                on_progress=on_progress,
+                client_capabilities=caps,
             )
         return raw
 
