@@ -74,6 +74,7 @@ def make_config(tmp_path: Path, db_url: str, mode: str = "advanced", **sections:
         "registry": {"paths": [], "hot_reload": False},
         "storage": {"database_url": db_url, "data_dir": str(tmp_path / "data")},
         "external_mcp": {"config_file": None},
+        "smart_discovery": {"enabled": False},  # keeps start-up fast; test_transports turns it on
         "security": {"admin_token": ADMIN_TOKEN, "poll_interval": 0.1, "audit": {"flush_interval": 0.05}},
     }
     for key, value in sections.items():

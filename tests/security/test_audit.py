@@ -108,8 +108,11 @@ def test_a_live_process_segment_is_not_taken(tmp_path: Path) -> None:
     owner.append({"id": "a"})
     other = Journal(tmp_path)
     assert other.orphans() == []  # locked by its writer
+    other.append({"id": "b"})  # a second journal in the same process and directory: its own segment
+    assert other.orphans() == [] and owner.orphans() == []
     closed = owner.rotate()
     assert other.orphans() == [closed]
+    assert [e["id"] for e in Journal.read(closed)] == ["a"]
 
 
 @pytest.mark.anyio

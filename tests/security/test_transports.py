@@ -52,7 +52,7 @@ async def env(tmp_path: Path, db_url: str) -> AsyncIterator[Env]:
     (caps / "basic.yaml").write_text(CAPS)
     from magictunnel.config.loader import LoadedConfig
 
-    config = make_config(tmp_path, db_url, registry={"paths": [str(caps)]})
+    config = make_config(tmp_path, db_url, registry={"paths": [str(caps)]}, smart_discovery={"enabled": True})
     (tmp_path / "magictunnel-config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")))
     gateway = Gateway(LoadedConfig(config, None), base_dir=tmp_path)
     async with serve(create_app(gateway)) as base, httpx.AsyncClient(base_url=base, headers=ADMIN) as admin:

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,15 @@ class Journal:
         self._fd: int | None = None
         self._path: Path | None = None
         self._seq = 0
+        self._token = uuid.uuid4().hex[:12]
         self.pending = 0  # entries in the open segment
 
     def _open(self) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._seq += 1
-        path = self.directory / f"seg-{os.getpid()}-{self._seq:08d}{SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # unique per journal (several may live in one process), never reused: O_EXCL
+        path = self.directory / f"seg-{os.getpid()}-{self._token}-{self._seq:08d}{SUFFIX}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # marks the segment as owned by a live process
         self._fd, self._path = fd, path
         return fd
