@@ -162,3 +162,36 @@ async def test_resource_updates_reach_only_subscribed_clients(tmp_path: Path) ->
             assert body.contents[0].text == "new content"  # type: ignore[union-attr]
             await a.unsubscribe_resource("test://watched-resource")
             assert "test://watched-resource" not in gw.extensions["upstream"].subscriptions
+
+
+async def test_handshake_upstream_requests_become_input_required_for_a_2026_client(tmp_path: Path) -> None:
+    servers = {"old": {**stdio_server(), "protocol": "legacy"}}
+    async with running_gateway(tmp_path, servers) as gw:
+        assert gw.extensions["upstream_manager"].connections["old"].protocol_version == "2025-11-25"
+        rec = Recorder()
+        async with client(gw, rec, "2026-07-28") as c:
+            # the SDK client drives the input_required rounds through its callbacks
+            result = await c.call_tool("old_test_sampling", {"prompt": "ping?"})
+            assert result.content[0].text == "LLM response: sampled answer"  # type: ignore[union-attr]
+            result = await c.call_tool("old_test_elicitation", {"message": "name?"})
+            assert "from the user" in result.content[0].text  # type: ignore[union-attr]
+            roots = await c.call_tool("old_ask_roots", {})
+            assert roots.content[0].text == '["file:///work/project"]'  # type: ignore[union-attr]
+            # one round by hand: the result names the request and carries an opaque state
+            first = await c.session.call_tool(
+                "old_test_sampling", {"prompt": "manual"}, allow_input_required=True
+            )
+            assert isinstance(first, types.InputRequiredResult) and first.request_state
+            ((key, request),) = first.input_requests.items()  # type: ignore[union-attr]
+            assert request.method == "sampling/createMessage"
+            with pytest.raises(MCPError, match="requestState does not belong"):
+                await c.session.call_tool(
+                    "old_test_elicitation",
+                    {"message": "x"},
+                    request_state=first.request_state,
+                    input_responses={
+                        key: {"role": "assistant", "model": "m", "content": {"type": "text", "text": "t"}}
+                    },
+                    allow_input_required=True,
+                )
+        assert len(rec.sampling) == 1 and len(rec.elicit) == 1

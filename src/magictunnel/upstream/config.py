@@ -6,6 +6,7 @@ Claude Desktop / Claude Code `mcpServers` entries work as they are:
     {"type": "http" | "sse" | "ws", "url": "https://...", "headers": {...}}
 
 MagicTunnel adds optional per-server keys: `enabled`/`disabled`, `timeout` (per call, seconds),
+`protocol` (auto | legacy), `naming` (overrides external_mcp.naming),
 `startup_timeout`, `allow`/`deny`/`hidden` (tool-name globs), `hide_all`, `prefix`,
 `health_interval`, `restart` and `max_message_bytes`.
 
@@ -83,6 +84,8 @@ class ServerSpec(BaseModel):
     hide_all: bool = False
     prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
     naming: Literal["prefix", "local_first", "reject", "passthrough"] | None = None
+    # "auto": the newest era the server speaks (server/discover, else initialize); "legacy": initialize only
+    protocol: Literal["auto", "legacy"] = "auto"
     health_interval: float = Field(default=30.0, ge=0)
     restart: bool = True
     max_restarts: int = Field(default=10, ge=0)

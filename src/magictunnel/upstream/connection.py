@@ -249,7 +249,10 @@ class UpstreamConnection:
                 )
                 await stack.enter_async_context(session)
                 with anyio.fail_after(self.spec.startup_timeout):
-                    await negotiate_auto(session)
+                    if self.spec.protocol == "legacy":
+                        await session.initialize()
+                    else:
+                        await negotiate_auto(session)
                     self.protocol_version = session.protocol_version
                     await self._list_all(session)
                 self._session = session

@@ -32,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CLIENT_CAPABILITIES_META_KEY, INVALID_PARAMS, LOG_LEVEL_META_KEY
 
 from magictunnel.catalog.models import PromptDef
+from magictunnel.upstream.exchange import Exchange, ExchangeHandle, Exchanges
 from magictunnel.upstream.naming import template_matches
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class Forwarder:
         self.subscriptions: dict[str, dict[Any, Any]] = {}
         # handle.key -> level, for handshake-era clients that asked for log messages
         self.log_levels: dict[Any, str] = {}
+        self.exchanges = Exchanges()
 
     # ---- helpers -------------------------------------------------------------------------
     def _meta_for(self, handle: Any) -> dict[str, Any]:
@@ -107,6 +109,8 @@ class Forwarder:
         """An interactive request (tools/call, prompts/get, resources/read) with input_required handling."""
         client_params = _client_params(handle)
         modern_client = _is_modern(handle)
+        if modern_client and not conn.modern:
+            return await self._exchange(conn, method, params, handle, client_params, timeout)
         if modern_client:
             for key in _PASSTHROUGH_PARAMS:
                 if key in client_params:
@@ -145,6 +149,40 @@ class Forwarder:
                 client_capabilities=caps,
             )
         return raw
+
+    async def _exchange(
+        self,
+        conn: UpstreamConnection,
+        method: str,
+        params: dict[str, Any],
+        handle: Any,
+        client_params: Mapping[str, Any],
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        """A 2026-07-28 client on a handshake-era upstream: its requests become input_required rounds."""
+        target = params.get("name") or params.get("uri")
+        wait = timeout or conn.spec.timeout or conn.default_timeout
+        ex = self.exchanges.take(client_params.get("requestState"), method, target)
+        if ex is not None:
+            self.exchanges.answer(ex, client_params.get("inputResponses"))
+            return await self.exchanges.next(ex, wait)
+        ex = Exchange(method, target)
+        proxy = ExchangeHandle(handle, ex)
+        caps = _client_capabilities(handle)
+
+        async def run() -> None:
+            try:
+                raw = await conn.raw_request(
+                    method, params, timeout=wait, handle=proxy, client_capabilities=caps
+                )
+                await ex.send.send(("done", None, raw))
+            except MCPError as exc:
+                await ex.send.send(("error", None, exc))
+            except Exception as exc:
+                await ex.send.send(("error", None, MCPError(types.INTERNAL_ERROR, f"{method} failed: {exc}")))
+
+        self.manager.spawn(run)
+        return await self.exchanges.next(ex, wait)
 
     async def _ask_client(
         self, conn: UpstreamConnection, requests: Mapping[str, Any], handle: Any

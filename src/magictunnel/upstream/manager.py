@@ -118,6 +118,12 @@ class UpstreamManager(Listener):
             await self._stopped.wait()
             tg.cancel_scope.cancel()
 
+    def spawn(self, fn: Any) -> None:
+        """Run `fn()` in the manager's task group (outlives the request that started it)."""
+        if self._tg is None:
+            raise RuntimeError("external MCP servers are not running")
+        self._tg.start_soon(fn)
+
     async def stop(self) -> None:
         conns = list(self.connections.values())
         async with anyio.create_task_group() as tg:
