@@ -137,3 +137,43 @@ async def test_unstartable_server_is_reported_not_fatal(tmp_path: Path) -> None:
         assert "nonexistent" in status["missing"]["error"]
         assert text(await call(gw, "ok_echo", {"text": "hi"})) == "hi"
         assert json.loads(json.dumps(manager.status()))  # status is JSON-serialisable
+
+
+async def test_unresponsive_server_fails_health_checks_and_is_restarted(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    async with running_gateway(tmp_path, {"frozen": stdio_server(health_interval=1)}) as gw:
+        conn = gw.extensions["upstream_manager"].connections["frozen"]
+        old_pid = conn.process.pid
+        os.kill(old_pid, signal.SIGSTOP)  # alive but unresponsive
+        try:
+            with anyio.fail_after(60):
+                while not (conn.restarts >= 1 and conn.ready and conn.process.pid != old_pid):
+                    await anyio.sleep(0.1)
+        finally:
+            if pid_alive(old_pid):
+                os.kill(old_pid, signal.SIGCONT)
+        assert text(await call(gw, "frozen_add", {"a": 1, "b": 2})) == "3"
+        with anyio.fail_after(10):
+            while pid_alive(old_pid):
+                await anyio.sleep(0.1)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_client_cancel_cancels_the_upstream_call(tmp_path: Path, mode: str) -> None:
+    from mcp import Client
+
+    from magictunnel.server.mcp_server import build_server
+    from magictunnel.server.sessions import SessionRegistry
+
+    marker = tmp_path / "cancelled.txt"
+    async with running_gateway(tmp_path, {"fx": stdio_server()}) as gw:
+        async with Client(build_server(gw, SessionRegistry()), mode=mode) as c:
+            with anyio.move_on_after(1.0):
+                await c.call_tool("fx_hang", {"marker": str(marker)})
+            with anyio.fail_after(10):
+                while not marker.exists():
+                    await anyio.sleep(0.05)
+            assert marker.read_text() == "cancelled"
+            assert (await c.call_tool("fx_add", {"a": 1, "b": 1})).content[0].text == "2"
