@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from magictunnel.catalog.models import ToolDef
 from magictunnel.discovery.text import split_identifiers
 
 MAX_DESCRIPTION = 1200
+# bump when fields(), dense_text() or name_text() change: persisted caches are keyed by it
+INDEX_TEXT_VERSION = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 
 
@@ -38,6 +40,8 @@ class ToolDoc:
     examples: tuple[str, ...] = ()
     category: str = ""
     input_schema: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: content hash of everything the index reads (set by make_doc); keys the persistent caches
+    digest: str = field(default="", compare=False)
 
     def fields(self) -> dict[str, str]:
         """Text per lexical field (field weights live in lexical.py)."""
@@ -45,6 +49,7 @@ class ToolDoc:
             "name": split_identifiers(self.name).replace("_", " ").replace("-", " "),
             "server": split_identifiers(self.server).replace("_", " ").replace("-", " "),
             "description": self.description[:MAX_DESCRIPTION],
+            "summary": lead_sentences(self.description),
             "params": self.param_text,
             "keywords": " ".join((*self.keywords, self.category)),
             "examples": " ".join(self.examples),
@@ -70,10 +75,12 @@ class ToolDoc:
     def content_hash(self) -> str:
         payload = json.dumps(
             [
+                INDEX_TEXT_VERSION,
                 self.name,
                 self.server,
                 self.description,
                 self.param_text,
+                self.params,
                 self.keywords,
                 self.examples,
                 self.category,
@@ -125,7 +132,7 @@ def make_doc(
 ) -> ToolDoc:
     schema = input_schema if isinstance(input_schema, dict) else {}
     names, words = _schema_text(schema)
-    return ToolDoc(
+    doc = ToolDoc(
         key=key,
         name=name,
         server=server or "",
@@ -137,6 +144,7 @@ def make_doc(
         category=category or "",
         input_schema=schema,
     )
+    return replace(doc, digest=doc.content_hash())
 
 
 def doc_from_tool(tool: ToolDef) -> ToolDoc:

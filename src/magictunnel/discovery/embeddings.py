@@ -8,18 +8,38 @@ language meets a description in another. Nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 log = logging.getLogger("magictunnel.discovery.embeddings")
+
+
+_BLAS_LIMIT: Any = None
+
+
+def blas_single_thread() -> Any:
+    """A context that keeps BLAS to one thread: per-request matrix work is small, and threads
+    spinning for it only slow concurrent requests down. A no-op without threadpoolctl."""
+    global _BLAS_LIMIT
+    if _BLAS_LIMIT is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            controller = ThreadpoolController()
+            _BLAS_LIMIT = lambda: controller.limit(limits=1, user_api="blas")  # noqa: E731
+        except Exception:  # pragma: no cover - threadpoolctl is a dependency
+            _BLAS_LIMIT = contextlib.nullcontext
+    return _BLAS_LIMIT()
 
 
 class Embedder(Protocol):
@@ -138,14 +158,18 @@ class EmbeddingCache:
         return len(self._vectors)
 
     def embed(self, texts: list[str], batch: int = 64) -> np.ndarray:
-        """Vectors for `texts`, computing only those not cached."""
+        """Vectors for `texts`, keyed by text hash, computing only those not cached."""
         model_id = self.embedder.model_id
-        hashes = [text_hash(model_id, t) for t in texts]
+        keys = [text_hash(model_id, t) for t in texts]
+        return self.embed_keyed(keys, texts.__getitem__, batch)
+
+    def embed_keyed(self, keys: list[str], text_for: Callable[[int], str], batch: int = 64) -> np.ndarray:
+        """Vectors for content keys; `text_for(i)` makes the text of row i, only when it must be embedded."""
         missing: dict[str, str] = {}
-        for h, t in zip(hashes, texts, strict=True):
-            if h not in self._vectors and h not in missing:
-                missing[h] = t
-        self.hits += len(texts) - len(missing)
+        for i, key in enumerate(keys):
+            if key not in self._vectors and key not in missing:
+                missing[key] = text_for(i)
+        self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
             items = list(missing.items())
@@ -156,9 +180,9 @@ class EmbeddingCache:
                     for (h, _), vec in zip(chunk, vectors, strict=True):
                         self._vectors[h] = vec
                     self._dirty = True
-        if not texts:
+        if not keys:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.stack([self._vectors[h] for h in hashes]).astype(np.float32, copy=False)
+        return np.stack([self._vectors[k] for k in keys]).astype(np.float32, copy=False)
 
     def save(self, keep: set[str] | None = None) -> None:
         """Persist; `keep` (text hashes) drops vectors no longer used by any tool."""

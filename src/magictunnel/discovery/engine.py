@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from magictunnel.discovery.documents import ToolDoc
-from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedder
+from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedder, blas_single_thread
 from magictunnel.discovery.index import DiscoveryIndex, Hit
 
 log = logging.getLogger("magictunnel.discovery")
@@ -112,8 +112,11 @@ class DiscoveryEngine:
         if cached is not None and now - cached.at <= self.results_ttl:
             self._results.move_to_end(key)
             return cached.hits
-        vector = _query_vector(self.embedder, query)
-        hits = index.search(query, vector, top_k=top_k, allowed=set(allowed) if allowed is not None else None)
+        with blas_single_thread():
+            vector = _query_vector(self.embedder, query)
+            hits = index.search(
+                query, vector, top_k=top_k, allowed=set(allowed) if allowed is not None else None
+            )
         self._results[key] = _Cached(now, hits)
         if len(self._results) > self._results_max:
             self._results.popitem(last=False)

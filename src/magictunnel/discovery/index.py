@@ -66,26 +66,36 @@ class DiscoveryIndex:
     def build(cls, docs: list[ToolDoc], cache: EmbeddingCache, version: int = 0) -> DiscoveryIndex:
         start = time.perf_counter()
         misses_before = cache.misses
-        texts: list[str] = []
+        keys: list[str] = []
+        makers: list[tuple[ToolDoc, int]] = []  # (doc, -1 for the description text, else example index)
         owners: list[int] = []
         for i, doc in enumerate(docs):
-            texts.append(doc.dense_text())
+            digest = doc.digest or doc.content_hash()
+            keys.append(f"{digest}:d")
+            makers.append((doc, -1))
             owners.append(i)
-            for example in doc.example_texts():
-                texts.append(example)
+            for j, _example in enumerate(doc.example_texts()):
+                keys.append(f"{digest}:e{j}")
+                makers.append((doc, j))
                 owners.append(i)
-        names = [doc.name_text() for doc in docs]
-        vectors = cache.embed(texts)
+
+        def text_for(row: int) -> str:
+            doc, which = makers[row]
+            return doc.dense_text() if which < 0 else doc.example_texts()[which]
+
+        vectors = cache.embed_keyed(keys, text_for)
         # The tool's own name, embedded alone, sharpens the description vector (NAME_WEIGHT).
-        name_vectors = cache.embed(names)
-        head = np.fromiter((i for i, o in enumerate(owners) if i == 0 or owners[i - 1] != o), dtype=np.int64)
+        names = [d.name_text() for d in docs]
+        name_keys = [text_hash(cache.embedder.model_id, n) for n in names]
+        name_vectors = cache.embed_keyed(name_keys, names.__getitem__)
+        owner_arr = np.asarray(owners, dtype=np.int64)
+        head = np.flatnonzero(np.r_[True, owner_arr[1:] != owner_arr[:-1]]) if len(owners) else owner_arr
         vectors = vectors.copy()
         vectors[head] += NAME_WEIGHT * name_vectors
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-        keep = {text_hash(cache.embedder.model_id, t) for t in (*texts, *names)}
-        cache.save(keep=keep)
-        lexical = LexicalIndex(docs)
-        stats = BuildStats(len(docs), len(texts), cache.misses - misses_before, time.perf_counter() - start)
+        cache.save(keep={*keys, *name_keys})
+        lexical = LexicalIndex.cached(docs, cache.directory)
+        stats = BuildStats(len(docs), len(keys), cache.misses - misses_before, time.perf_counter() - start)
         return cls(
             docs=docs,
             lexical=lexical,

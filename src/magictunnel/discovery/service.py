@@ -88,6 +88,9 @@ class DiscoveryService:
         assert self._ready is not None
         try:
             await asyncio.to_thread(self.engine.build, self.docs())
+            warm = getattr(self.engine.embedder, "warm", None)
+            if warm is not None:  # load the model now rather than on the first request
+                await asyncio.to_thread(warm)
         except Exception as exc:
             self.engine.last_error = f"{type(exc).__name__}: {exc}"
             log.error("smart discovery could not build its index: %s", self.engine.last_error)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -23,6 +24,8 @@ _CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
 _CAMEL_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STEMMER = snowballstemmer.stemmer("english")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+COMPOUND_WEIGHT = 0.8
 _ZH_KEYS = sorted(ZH_TO_EN, key=len, reverse=True)
 _ZH_PATTERN = re.compile("|".join(re.escape(k) for k in _ZH_KEYS)) if _ZH_KEYS else None
 
@@ -63,24 +66,18 @@ def _cjk_tokens(run: str) -> list[str]:
     return tokens
 
 
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
+_SEGMENT = re.compile(f"([{_CJK_CLASS}]+)|([^{_CJK_CLASS}]+)")
+
+
 def _split_cjk(word: str) -> list[tuple[str, bool]]:
     """Split a word into alternating (segment, is_cjk) runs."""
-    parts: list[tuple[str, bool]] = []
-    current = ""
-    current_cjk = False
-    for ch in word:
-        cjk = is_cjk(ch)
-        if current and cjk != current_cjk:
-            parts.append((current, current_cjk))
-            current = ""
-        current += ch
-        current_cjk = cjk
-    if current:
-        parts.append((current, current_cjk))
-    return parts
+    if word.isascii():
+        return [(word, False)]
+    return [(m.group(0), m.group(1) is not None) for m in _SEGMENT.finditer(word)]
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=200_000)
 def tokenize(text: str) -> tuple[str, ...]:
     """Index terms for `text` (order kept, duplicates kept: term frequency matters)."""
     if not text:
@@ -108,4 +105,9 @@ def query_terms(text: str) -> dict[str, float]:
     for term, weight in expand_concepts(list(weights)).items():
         if term not in weights:
             weights[term] = weight
+    # compounds: "hacker news" also looks for "hackernews", "data gov" for "datagov"
+    words = [w.casefold() for w in _LATIN_WORD.findall(split_identifiers(normalise(text)))]
+    for first, second in itertools.pairwise(words):
+        if first not in STOP_WORDS and second not in STOP_WORDS:
+            weights.setdefault(stem(first + second), COMPOUND_WEIGHT)
     return weights
