@@ -58,8 +58,12 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
 
 
 def start_fixture(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--transport", "http", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(FIXTURE), "--transport", "http", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_http(f"http://127.0.0.1:{port}/", proc)
     return proc
 
@@ -73,24 +77,30 @@ def write_config(workdir: Path, upstream: str, upstream_port: int | None) -> Pat
         "registry": {"paths": [], "hot_reload": False},
         "storage": {"data_dir": str(workdir / "data")},
         "logging": {"level": "warning"},
-        "external_mcp": {"config_file": None, "naming": "passthrough", "startup_wait": 30,
-                         "servers": {"everything": server}},
+        "external_mcp": {
+            "config_file": None,
+            "naming": "passthrough",
+            "startup_wait": 30,
+            "servers": {"everything": server},
+        },
     }
     path = workdir / "magictunnel-config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-def start_gateway(workdir: Path, upstream: str, upstream_port: int | None, profile: str | None
-                  ) -> tuple[subprocess.Popen[bytes], int]:
+def start_gateway(
+    workdir: Path, upstream: str, upstream_port: int | None, profile: str | None
+) -> tuple[subprocess.Popen[bytes], int]:
     write_config(workdir, upstream, upstream_port)
     port = free_port()
     cmd = [sys.executable]
     if profile:
         cmd += ["-m", "cProfile", "-o", profile]
     cmd += ["-m", "magictunnel", "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     wait_http(f"http://127.0.0.1:{port}/health", proc)
     return proc, port
 
@@ -127,7 +137,9 @@ async def measure(target: object, concurrency: int, seconds: float, mode: str) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--client", choices=["stdio", "http"], default="stdio")
@@ -147,8 +159,10 @@ def main() -> None:
                 config = write_config(Path(tmp), args.upstream, upstream_port)
                 direct_target: object = StdioServerParameters(command=sys.executable, args=[str(FIXTURE)])
                 gateway_target: object = StdioServerParameters(
-                    command=sys.executable, args=["-m", "magictunnel", "stdio", "--config", str(config)],
-                    cwd=tmp)
+                    command=sys.executable,
+                    args=["-m", "magictunnel", "stdio", "--config", str(config)],
+                    cwd=tmp,
+                )
             else:
                 direct_port = free_port()
                 procs.append(start_fixture(direct_port))
@@ -156,10 +170,14 @@ def main() -> None:
                 procs.append(gateway)
                 direct_target = f"http://127.0.0.1:{direct_port}/mcp"
                 gateway_target = f"http://127.0.0.1:{gw_port}/mcp"
-            print(f"tools/call `add`, {args.seconds:g}s per level, client mode={args.mode}, "
-                  f"client over {args.client}, gateway upstream over {args.upstream}, {os.cpu_count()} CPUs")
-            header = (f"{'c':>3} | {'direct p50':>10} {'p99':>8} {'calls/s':>8} | {'gateway p50':>11} {'p99':>8} "
-                      f"{'calls/s':>8} | {'p50 overhead':>12} {'throughput':>10}")
+            print(
+                f"tools/call `add`, {args.seconds:g}s per level, client mode={args.mode}, "
+                f"client over {args.client}, gateway upstream over {args.upstream}, {os.cpu_count()} CPUs"
+            )
+            header = (
+                f"{'c':>3} | {'direct p50':>10} {'p99':>8} {'calls/s':>8} | {'gateway p50':>11} {'p99':>8} "
+                f"{'calls/s':>8} | {'p50 overhead':>12} {'throughput':>10}"
+            )
             print(header)
             print("-" * len(header))
             for level in levels:
@@ -167,13 +185,17 @@ def main() -> None:
                 through = anyio.run(measure, gateway_target, level, args.seconds, args.mode)
                 overhead = through["p50_ms"] - direct["p50_ms"]
                 ratio = through["rps"] / direct["rps"] * 100
-                print(f"{level:>3} | {direct['p50_ms']:>8.2f}ms {direct['p99_ms']:>6.2f}ms {direct['rps']:>8.0f} | "
-                      f"{through['p50_ms']:>9.2f}ms {through['p99_ms']:>6.2f}ms {through['rps']:>8.0f} | "
-                      f"{overhead:>+10.2f}ms {ratio:>9.0f}%")
+                print(
+                    f"{level:>3} | {direct['p50_ms']:>8.2f}ms {direct['p99_ms']:>6.2f}ms {direct['rps']:>8.0f} | "
+                    f"{through['p50_ms']:>9.2f}ms {through['p99_ms']:>6.2f}ms {through['rps']:>8.0f} | "
+                    f"{overhead:>+10.2f}ms {ratio:>9.0f}%"
+                )
         finally:
             for proc in reversed(procs):
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGINT if args.profile and proc is procs[-1] else signal.SIGTERM)
+                    os.killpg(
+                        proc.pid, signal.SIGINT if args.profile and proc is procs[-1] else signal.SIGTERM
+                    )
                     try:
                         proc.wait(15)
                     except subprocess.TimeoutExpired:
