@@ -136,6 +136,51 @@ async def measure(target: object, concurrency: int, seconds: float, mode: str) -
     }
 
 
+async def forwarding_path(seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """The forwarding path alone: an SDK stdio client on the fixture vs `gateway.call_tool` in process
+    (same fixture over stdio, no client-facing transport), both at concurrency 1."""
+    from magictunnel.config.loader import LoadedConfig
+    from magictunnel.config.models import MagicTunnelConfig
+    from magictunnel.core.gateway import Gateway
+    from magictunnel.pipeline.context import CallContext
+
+    direct = await measure(
+        StdioServerParameters(command=sys.executable, args=[str(FIXTURE)]), 1, seconds, "auto"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        config = MagicTunnelConfig.model_validate(
+            {
+                "registry": {"paths": [], "hot_reload": False},
+                "storage": {"data_dir": str(Path(tmp) / "data")},
+                "external_mcp": {
+                    "config_file": None,
+                    "naming": "passthrough",
+                    "servers": {"fx": {"command": sys.executable, "args": [str(FIXTURE)]}},
+                },
+            }
+        )
+        gateway = Gateway(LoadedConfig(config=config, path=None), base_dir=Path(tmp))
+        await gateway.start()
+        try:
+            await gateway.extensions["upstream_manager"].connections["fx"].wait_ready(30)
+            await anyio.sleep(2)  # let start-up work (indexes, migrations) settle
+            latencies: list[float] = []
+            stop_at = time.perf_counter() + seconds
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                await gateway.call_tool("add", {"a": 1, "b": 2}, CallContext())
+                latencies.append(time.perf_counter() - started)
+        finally:
+            await gateway.stop()
+    latencies.sort()
+    through = {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "rps": len(latencies) / seconds,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
+    return direct, through
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -190,6 +235,12 @@ def main() -> None:
                     f"{through['p50_ms']:>9.2f}ms {through['p99_ms']:>6.2f}ms {through['rps']:>8.0f} | "
                     f"{overhead:>+10.2f}ms {ratio:>9.0f}%"
                 )
+            direct, through = anyio.run(forwarding_path, args.seconds)
+            print(
+                f"forwarding path alone (c=1): SDK stdio client -> fixture {direct['p50_ms']:.2f}ms p50; "
+                f"gateway.call_tool -> fixture {through['p50_ms']:.2f}ms p50 "
+                f"({through['p50_ms'] - direct['p50_ms']:+.2f}ms)"
+            )
         finally:
             for proc in reversed(procs):
                 if proc.poll() is None:
