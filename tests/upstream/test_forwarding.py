@@ -195,3 +195,18 @@ async def test_handshake_upstream_requests_become_input_required_for_a_2026_clie
                     allow_input_required=True,
                 )
         assert len(rec.sampling) == 1 and len(rec.elicit) == 1
+
+
+async def test_upstream_list_changed_reaches_connected_clients(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, {"fx": stdio_server()}) as gw:
+        sessions = SessionRegistry()
+        server = build_server(gw, sessions)
+        gw.catalog.subscribe(sessions.on_catalog_event)  # as the web app and stdio server do
+        watcher = Recorder()
+        async with Client(server, mode="legacy", message_handler=watcher.on_message) as c:
+            await c.list_tools()
+            await c.call_tool("fx_change_tools", {})
+            with anyio.fail_after(10):
+                while not any(isinstance(m, types.ToolListChangedNotification) for m in watcher.messages):
+                    await anyio.sleep(0.05)
+            assert "fx_extra" in {t.name for t in (await c.list_tools()).tools}
