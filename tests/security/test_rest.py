@@ -222,6 +222,27 @@ BAD: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/security/test", {"tool": "x", "source_ip": "nope"}, "source_ip"),
     ("POST", "/api/security/test", {"arguments": "x"}, "tool"),
     ("POST", "/api/security/lockdown/activate", {"reason": 5}, "reason"),
+    ("POST", "/api/security/lockdown/deactivate", {"reason": []}, "reason"),
+    ("PUT", "/api/security/allowlist/rules/1", {"action": "x"}, "action"),
+    ("DELETE", "/api/security/allowlist/rules/xyz", None, "rule_id"),
+    ("POST", "/api/security/allowlist/test", {"kind": "server", "name": "x"}, "kind"),
+    ("PUT", "/api/security/rbac/roles/x", {"inherits": "a"}, "inherits"),
+    ("PUT", "/api/security/rbac/clients/x", {"enabled": "maybe"}, "enabled"),
+    ("POST", "/api/security/rbac/templates", {"name": ""}, "name"),
+    ("PUT", "/api/security/rbac/templates/x", {"roles": [1]}, "roles"),
+    ("POST", "/api/security/rbac/templates/x/apply", {}, "client_id"),
+    ("GET", "/api/security/audit/violations?limit=-5", None, "limit"),
+    ("GET", "/api/security/audit/entries?offset=-1", None, "offset"),
+    ("GET", "/api/security/sanitization/policies/abc", None, "policy_id"),
+    ("PUT", "/api/security/sanitization/policies/1", {"action": "nuke"}, "action"),
+    ("PUT", "/api/security/policies/rules/1", {"effect": "perhaps"}, "effect"),
+    ("DELETE", "/api/security/policies/rules/abc", None, "rule_id"),
+    ("POST", "/api/security/policies/approvals/x/approve", {"note": 7}, "note"),
+    ("POST", "/api/security/policies/approvals/x/deny", {"note": 7}, "note"),
+    ("POST", "/api/security/rbac/roles", {"name": "a\x00b"}, "NUL"),
+    ("POST", "/api/security/sanitization/test", {"content": {"k": ["\x00"]}}, "body.content.k[0]: NUL"),
+    ("GET", "/api/security/rbac/roles/a%00b", None, "NUL"),
+    ("GET", "/api/security/audit/search?q=%00", None, "NUL"),
 ]
 
 
@@ -261,3 +282,36 @@ async def test_not_found_and_conflicts(api: tuple[httpx.AsyncClient, Any]) -> No
     assert (await client.post("/api/security/allowlist/rules", json=body)).status_code == 201
     r = await client.post("/api/security/allowlist/rules", json=body)
     assert r.status_code == 409 and "already exists" in r.text
+
+
+@pytest.mark.anyio
+async def test_no_route_answers_500_to_garbage(api: tuple[httpx.AsyncClient, Any]) -> None:
+    client, app = api
+    odd_ids = ("0", "-1", "99999999999999999999", "..%2F..%2Fetc", "x" * 300, "%00")
+    bodies: list[dict[str, Any]] = [
+        {"content": b"\xff\xfe garbage", "headers": {**AUTH, "content-type": "application/json"}},
+        {"json": {"unexpected": [1, {"x": None}]}},
+        {"json": None},
+        {"json": ["a", 1]},
+    ]
+    for path, item in app.openapi()["paths"].items():
+        if not path.startswith("/api/security"):
+            continue
+        for method in item:
+            for odd in odd_ids:
+                url = path
+                for param in (
+                    "{rule_id}",
+                    "{policy_id}",
+                    "{name}",
+                    "{client_id}",
+                    "{entry_id}",
+                    "{approval_id}",
+                ):
+                    url = url.replace(param, odd)
+                for kwargs in bodies if method in ("post", "put") else [{}]:
+                    r = await client.request(method.upper(), url, **kwargs)
+                    assert r.status_code < 500, (method, url, kwargs, r.status_code, r.text)
+                    assert r.headers["content-type"].startswith(
+                        ("application/json", "text/csv", "application/x-ndjson")
+                    ), (method, url)

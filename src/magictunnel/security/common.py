@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MATCH_TYPES = ("exact", "glob", "regex")
+INT_LIMIT = 1_000_000_000  # priorities and counts: far inside every database's integer range
 
 
 class InvalidInput(ValueError):
@@ -84,6 +85,8 @@ def optional_int(data: dict[str, Any], key: str, where: str, default: int = 0) -
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{where}.{key}: must be an integer")
+    if not -INT_LIMIT <= value <= INT_LIMIT:
+        raise InvalidInput(f"{where}.{key}: must be between {-INT_LIMIT} and {INT_LIMIT}")
     return value
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
-from magictunnel.security.api.common import Body, actor, handled, not_found, suite
+from magictunnel.security.api.common import Body, IdPath, Priority, actor, handled, not_found, suite
 from magictunnel.security.common import InvalidInput
 from magictunnel.web.deps import AdminPrincipal, require_admin
 
@@ -26,7 +26,7 @@ class Rule(Body):
         description="required for tool and resource rules; global rules match everything",
     )
     action: Literal["allow", "deny"]
-    priority: int = 0
+    priority: Priority = 0
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description=("parameter name -> {blocked_patterns: [regex...], allowed_values: [...]}"),
@@ -41,7 +41,7 @@ class RulePatch(Body):
     match_type: Literal["exact", "glob", "regex"] | None = None
     pattern: str | None = Field(default=None, min_length=1, max_length=1000)
     action: Literal["allow", "deny"] | None = None
-    priority: int | None = None
+    priority: Priority | None = None
     parameters: dict[str, Any] | None = None
     enabled: bool | None = None
     description: str | None = None
@@ -82,7 +82,7 @@ async def create_rule(body: Rule, request: Request, admin: AdminPrincipal = Depe
 
 @router.get("/rules/{rule_id}", summary="Get one rule")
 @handled
-async def get_rule(rule_id: int, request: Request, _: AdminPrincipal = Depends(READ)) -> Any:
+async def get_rule(rule_id: IdPath, request: Request, _: AdminPrincipal = Depends(READ)) -> Any:
     row = await suite(request).allowlist.get(rule_id)
     if row is None:
         raise not_found(f"allowlist rule {rule_id}")
@@ -92,7 +92,7 @@ async def get_rule(rule_id: int, request: Request, _: AdminPrincipal = Depends(R
 @router.put("/rules/{rule_id}", summary="Update a rule (fields not given are kept)")
 @handled
 async def update_rule(
-    rule_id: int, body: RulePatch, request: Request, admin: AdminPrincipal = Depends(WRITE)
+    rule_id: IdPath, body: RulePatch, request: Request, admin: AdminPrincipal = Depends(WRITE)
 ) -> Any:
     sec = suite(request)
     row = await sec.allowlist.update(rule_id, body.data())
@@ -102,7 +102,7 @@ async def update_rule(
 
 @router.delete("/rules/{rule_id}", summary="Delete a rule")
 @handled
-async def delete_rule(rule_id: int, request: Request, admin: AdminPrincipal = Depends(WRITE)) -> Any:
+async def delete_rule(rule_id: IdPath, request: Request, admin: AdminPrincipal = Depends(WRITE)) -> Any:
     sec = suite(request)
     await sec.allowlist.delete(rule_id)
     await sec.audit_change(actor(admin), "allowlist.delete", f"rule {rule_id}")

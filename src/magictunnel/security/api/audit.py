@@ -17,8 +17,10 @@ READ, WRITE = require_admin("security.audit.read"), require_admin("security.audi
 
 
 class Retention(Body):
-    days: float | None = Field(default=None, gt=0, description="delete entries older than this")
-    max_entries: int | None = Field(default=None, ge=1, description="keep at most this many, newest first")
+    days: float | None = Field(default=None, gt=0, le=1_000_000, description="delete entries older than this")
+    max_entries: int | None = Field(
+        default=None, ge=1, le=1_000_000_000, description="keep at most this many, newest first"
+    )
 
 
 def _filters(

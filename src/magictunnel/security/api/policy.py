@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
-from magictunnel.security.api.common import Body, actor, handled, not_found, suite
+from magictunnel.security.api.common import Body, IdPath, Priority, actor, handled, not_found, suite
 from magictunnel.web.deps import AdminPrincipal, require_admin
 
 router = APIRouter(prefix="/policies", tags=["security: policies"])
@@ -22,7 +22,7 @@ COND_DOC = (
 class Rule(Body):
     name: str = Field(min_length=1, max_length=200)
     effect: Literal["allow", "deny", "require_approval"]
-    priority: int = Field(default=0, description="higher first; ties by creation order")
+    priority: Priority = 0
     conditions: dict[str, Any] = Field(default_factory=dict, description=COND_DOC)
     message: str = Field(default="", description="shown to the client when the rule denies")
     enabled: bool = True
@@ -32,7 +32,7 @@ class Rule(Body):
 class RulePatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     effect: Literal["allow", "deny", "require_approval"] | None = None
-    priority: int | None = None
+    priority: Priority | None = None
     conditions: dict[str, Any] | None = Field(default=None, description=COND_DOC)
     message: str | None = None
     enabled: bool | None = None
@@ -73,7 +73,7 @@ async def create_rule(body: Rule, request: Request, admin: AdminPrincipal = Depe
 
 @router.get("/rules/{rule_id}", summary="Get a policy rule")
 @handled
-async def get_rule(rule_id: int, request: Request, _: AdminPrincipal = Depends(READ)) -> Any:
+async def get_rule(rule_id: IdPath, request: Request, _: AdminPrincipal = Depends(READ)) -> Any:
     row = await suite(request).policy.get(rule_id)
     if row is None:
         raise not_found(f"policy rule {rule_id}")
@@ -83,7 +83,7 @@ async def get_rule(rule_id: int, request: Request, _: AdminPrincipal = Depends(R
 @router.put("/rules/{rule_id}", summary="Update a policy rule")
 @handled
 async def update_rule(
-    rule_id: int, body: RulePatch, request: Request, admin: AdminPrincipal = Depends(WRITE)
+    rule_id: IdPath, body: RulePatch, request: Request, admin: AdminPrincipal = Depends(WRITE)
 ) -> Any:
     sec = suite(request)
     row = await sec.policy.update(rule_id, body.data())
@@ -93,7 +93,7 @@ async def update_rule(
 
 @router.delete("/rules/{rule_id}", summary="Delete a policy rule")
 @handled
-async def delete_rule(rule_id: int, request: Request, admin: AdminPrincipal = Depends(WRITE)) -> Any:
+async def delete_rule(rule_id: IdPath, request: Request, admin: AdminPrincipal = Depends(WRITE)) -> Any:
     sec = suite(request)
     await sec.policy.delete(rule_id)
     await sec.audit_change(actor(admin), "policy.delete", f"rule {rule_id}")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from magictunnel.security import detectors
-from magictunnel.security.api.common import Body, actor, handled, not_found, suite
+from magictunnel.security.api.common import Body, IdPath, Priority, actor, handled, not_found, suite
 from magictunnel.web.deps import AdminPrincipal, require_admin
 
 router = APIRouter(prefix="/sanitization", tags=["security: sanitization"])
@@ -22,7 +22,7 @@ class Policy(Body):
     direction: Literal["input", "output", "both"] = "both"
     action: Literal["redact", "block", "allow"]
     categories: list[str] = Field(default_factory=lambda: ["secret", "pii"], description=CATS_DOC)
-    priority: int = 0
+    priority: Priority = 0
     enabled: bool = True
     description: str = ""
 
@@ -33,7 +33,7 @@ class PolicyPatch(Body):
     direction: Literal["input", "output", "both"] | None = None
     action: Literal["redact", "block", "allow"] | None = None
     categories: list[str] | None = Field(default=None, description=CATS_DOC)
-    priority: int | None = None
+    priority: Priority | None = None
     enabled: bool | None = None
     description: str | None = None
 
@@ -64,7 +64,7 @@ async def create_policy(body: Policy, request: Request, admin: AdminPrincipal = 
 
 @router.get("/policies/{policy_id}", summary="Get a policy")
 @handled
-async def get_policy(policy_id: int, request: Request, _: AdminPrincipal = Depends(READ)) -> Any:
+async def get_policy(policy_id: IdPath, request: Request, _: AdminPrincipal = Depends(READ)) -> Any:
     row = await suite(request).sanitization.get(policy_id)
     if row is None:
         raise not_found(f"sanitization policy {policy_id}")
@@ -74,7 +74,7 @@ async def get_policy(policy_id: int, request: Request, _: AdminPrincipal = Depen
 @router.put("/policies/{policy_id}", summary="Update a policy")
 @handled
 async def update_policy(
-    policy_id: int, body: PolicyPatch, request: Request, admin: AdminPrincipal = Depends(WRITE)
+    policy_id: IdPath, body: PolicyPatch, request: Request, admin: AdminPrincipal = Depends(WRITE)
 ) -> Any:
     sec = suite(request)
     row = await sec.sanitization.update(policy_id, body.data())
@@ -84,7 +84,7 @@ async def update_policy(
 
 @router.delete("/policies/{policy_id}", summary="Delete a policy")
 @handled
-async def delete_policy(policy_id: int, request: Request, admin: AdminPrincipal = Depends(WRITE)) -> Any:
+async def delete_policy(policy_id: IdPath, request: Request, admin: AdminPrincipal = Depends(WRITE)) -> Any:
     sec = suite(request)
     await sec.sanitization.delete(policy_id)
     await sec.audit_change(actor(admin), "sanitization.delete", f"policy {policy_id}")
