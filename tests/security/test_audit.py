@@ -193,3 +193,48 @@ async def test_listeners_see_every_entry_redacted(suite: Any) -> None:
     assert len(seen) == 1 and seen[0]["arguments"] == {"k": "[REDACTED:aws_access_key]"}
     await suite.audit.flush()
     assert (await suite.audit.get_statistics())["total"] == 2
+
+
+@pytest.mark.anyio
+async def test_nul_characters_do_not_jam_the_log(suite: Any) -> None:
+    entry_id = suite.audit.record(
+        {
+            "event_type": "tool_call",
+            "outcome": "error",
+            "client_id": "a\x00b",
+            "message": "bad\x00input",
+            "arguments": {"k": "v\x00w"},
+        }
+    )
+    await suite.audit.flush()
+    row = await suite.audit.repo.get(entry_id)
+    assert row["client_id"] == "a\\u0000b" and row["arguments"] == {"k": "v\x00w"}
+
+
+@pytest.mark.anyio
+async def test_an_entry_the_database_refuses_does_not_block_the_others(suite: Any, db_url: str) -> None:
+    journal_dir = suite.audit.journal.directory
+    journal_dir.mkdir(parents=True, exist_ok=True)
+    good = [
+        {
+            "id": f"good-{i}",
+            "ts": time.time(),
+            "event_type": "tool_call",
+            "action": "call",
+            "outcome": "success",
+            "message": "",
+        }
+        for i in range(3)
+    ]
+    bad = {**good[0], "id": "bad-1", "client_id": "nul\x00inside"}  # PostgreSQL refuses NUL in text
+    segment = journal_dir / "seg-9-x-00000001.jsonl"
+    segment.write_text("".join(json.dumps(e) + "\n" for e in [good[0], bad, good[1], good[2]]))
+    await suite.audit.flush()
+    assert all([await suite.audit.repo.get(f"good-{i}") for i in range(3)])
+    assert not segment.exists()
+    if db_url.startswith("postgresql"):
+        rejected = journal_dir / f"rejected-{segment.name}"
+        assert [json.loads(line)["id"] for line in rejected.read_text().splitlines()] == ["bad-1"]
+        assert suite.audit.stats["rejected"] == 1
+    else:
+        assert await suite.audit.repo.get("bad-1") is not None

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
+
 from magictunnel.config.models import AuditSettings
 from magictunnel.security.audit_journal import Journal
 from magictunnel.security.common import InvalidInput
@@ -94,6 +96,12 @@ class AuditService:
         for key in ("arguments", "result", "details"):
             if key in entry:
                 entry[key] = self._clip(entry[key])
+        for (
+            key,
+            value,
+        ) in entry.items():  # databases refuse NUL in text columns: never let one entry jam the log
+            if isinstance(value, str) and "\x00" in value:
+                entry[key] = value.replace("\x00", "\\u0000")
         self.journal.append(entry)
         self.stats["recorded"] += 1
         for listener in self._listeners:
@@ -146,7 +154,15 @@ class AuditService:
                 entries = Journal.read(path)
                 try:
                     moved += await self.repo.append(entries)
-                except Exception as exc:
+                except StatementError as exc:
+                    if isinstance(exc, OperationalError | InterfaceError) or not await self._database_up():
+                        self.stats["flush_errors"] += 1
+                        self.last_error = f"{type(exc).__name__}: {exc}"
+                        raise
+                    # the database refused some entry: isolate it, keep the rest flowing
+                    log.error("audit: database refused a batch (%s); inserting one by one", exc)
+                    moved += await self._append_one_by_one(entries, path)
+                except Exception as exc:  # database unreachable: the segment stays for the next flush
                     self.stats["flush_errors"] += 1
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     raise
@@ -155,6 +171,26 @@ class AuditService:
             self.stats["flushed"] += moved
             self.last_error = None
             return moved
+
+    async def _database_up(self) -> bool:
+        return bool((await self.storage.health()).get("healthy"))
+
+    async def _append_one_by_one(self, entries: list[dict[str, Any]], path: Path) -> int:
+        moved = 0
+        for entry in entries:
+            try:
+                moved += await self.repo.append([entry])
+            except StatementError as exc:
+                if isinstance(exc, OperationalError | InterfaceError) or not await self._database_up():
+                    raise
+                rejected = path.with_name(f"rejected-{path.name}")
+                with rejected.open("a", encoding="utf-8") as fh:  # kept for an operator, never lost
+                    fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+                self.stats["rejected"] = self.stats.get("rejected", 0) + 1
+                log.error(
+                    "audit: entry %s refused by the database (%s); kept in %s", entry.get("id"), exc, rejected
+                )
+        return moved
 
     async def start(self) -> None:
         replayed = await self.flush()  # segments a previous (killed) process left behind
