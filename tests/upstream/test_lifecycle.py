@@ -177,3 +177,18 @@ async def test_client_cancel_cancels_the_upstream_call(tmp_path: Path, mode: str
                     await anyio.sleep(0.05)
             assert marker.read_text() == "cancelled"
             assert (await c.call_tool("fx_add", {"a": 1, "b": 1})).content[0].text == "2"
+
+
+async def test_crash_looping_server_backs_off_then_gives_up(tmp_path: Path) -> None:
+    looping = {"command": sys.executable, "args": ["-c", "import sys; sys.exit(4)"], "max_restarts": 3}
+    async with running_gateway(tmp_path, {"loop": looping, "ok": stdio_server()}, wait=False) as gw:
+        manager = gw.extensions["upstream_manager"]
+        conn = manager.connections["loop"]
+        with anyio.fail_after(30):
+            while conn.state is not State.FAILED:
+                await anyio.sleep(0.05)
+        assert conn.backoffs == [0.5, 1.0, 2.0]  # exponential backoff between restarts
+        assert conn.restarts == 3 and "gave up after 3 restarts" in (conn.error or "")
+        assert await manager.connections["ok"].wait_ready(30)
+        with pytest.raises(MCPError, match="loop is not available"):
+            await manager.connection_for_call("loop")

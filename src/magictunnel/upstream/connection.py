@@ -104,6 +104,7 @@ class UpstreamConnection:
         self.capabilities = Capabilities()
         self.process = ProcessInfo()
         self.restarts = 0
+        self.backoffs: list[float] = []  # the most recent restart delays, seconds
         self.connected_at: float | None = None
         self.last_ok: float | None = None
         self.calls = 0
@@ -146,6 +147,7 @@ class UpstreamConnection:
             "protocol_version": self.protocol_version,
             "pid": self.process.pid if self.spec.type == "stdio" and self.process.alive else None,
             "restarts": self.restarts,
+            "recent_backoffs": list(self.backoffs[-5:]),
             "connected_at": self.connected_at,
             "last_ok": self.last_ok,
             "calls": self.calls,
@@ -189,6 +191,8 @@ class UpstreamConnection:
                         attempt = 0
                         continue
                     delay = min(BACKOFF_BASE * (2**attempt), BACKOFF_MAX)
+                    self.backoffs.append(delay)
+                    del self.backoffs[:-20]
                     attempt += 1
                     self.restarts += 1
                     self.state = State.RESTARTING
