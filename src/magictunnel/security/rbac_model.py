@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,10 +106,16 @@ def validate_template(data: dict[str, Any], where: str = "template") -> dict[str
     }
 
 
+@functools.lru_cache(maxsize=8192)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(glob_regex(pattern))
+
+
 def _combine(patterns: list[str]) -> re.Pattern[str] | None:
     if not patterns:
         return None
-    return re.compile("|".join(f"(?:{glob_regex(p)})" for p in patterns))
+    unique = list(dict.fromkeys(patterns))
+    return re.compile("|".join(f"(?:{glob_regex(p)})" for p in unique))
 
 
 @dataclass
@@ -143,7 +150,7 @@ class PermissionSet:
         if regex is None or regex.match(name) is None:
             return None
         for pattern, origin in self.sources[(target, effect)]:
-            if re.match(glob_regex(pattern), name):
+            if _glob(pattern).match(name):
                 return f"{origin} {effect} {target}:{pattern}"
         return None
 
