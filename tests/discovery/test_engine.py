@@ -59,7 +59,7 @@ def test_ranks_the_right_tool_with_confidence_in_unit_range(tmp_path: Path) -> N
     engine.build(DOCS)
     cases = {
         "will it rain in Oslo tomorrow": "weather/get_forecast",
-        "show me what's inside /etc/hosts": "fs/read_file",
+        "print the contents of the file /etc/hosts": "fs/read_file",
         "how much is AAPL trading at": "fin/get_stock_price",
         "commit my staged work with message 'fix'": "git/git_commit",
         "search the web for MCP gateways": "zh/search",
@@ -87,7 +87,8 @@ def test_allowed_filter_never_returns_other_tools(tmp_path: Path) -> None:
 def test_embeddings_persist_and_only_changes_are_embedded(tmp_path: Path) -> None:
     first = DiscoveryEngine(EMBEDDER, cache_dir=tmp_path)
     index = first.build(DOCS)
-    assert index.stats is not None and index.stats.computed == 2 * len(DOCS)  # description + name texts
+    texts_per_build = sum(2 + len(d.sentence_texts()) for d in DOCS)  # description, name, sentences
+    assert index.stats is not None and index.stats.computed == texts_per_build
     assert (tmp_path / "use-multilingual-v3.npy").exists()
 
     restarted = DiscoveryEngine(EMBEDDER, cache_dir=tmp_path)  # a restart: cache read from disk
@@ -97,7 +98,8 @@ def test_embeddings_persist_and_only_changes_are_embedded(tmp_path: Path) -> Non
 
     changed = [*DOCS[:-1], make_doc("zh/search", "bing_search", "Search the web with Bing.", {}, "bing-cn")]
     index = restarted.build(changed)
-    assert index.stats is not None and index.stats.computed == 1  # only the new description
+    # only the new description and its one sentence: the name's vector is reused
+    assert index.stats is not None and index.stats.computed == 2
     assert index.version == 2
 
 
@@ -107,7 +109,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     cache = EmbeddingCache(EMBEDDER, tmp_path)
     assert len(cache) == 0
     engine = DiscoveryEngine(EMBEDDER, cache_dir=tmp_path)
-    assert engine.build(DOCS).stats.computed == 2 * len(DOCS)  # type: ignore[union-attr]
+    assert engine.build(DOCS).stats.computed == sum(2 + len(d.sentence_texts()) for d in DOCS)  # type: ignore[union-attr]
 
 
 class GatedEmbedder:

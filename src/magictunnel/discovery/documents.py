@@ -13,7 +13,7 @@ from magictunnel.discovery.text import split_identifiers
 
 MAX_DESCRIPTION = 1200
 # bump when fields(), dense_text() or name_text() change: persisted caches are keyed by it
-INDEX_TEXT_VERSION = 3
+INDEX_TEXT_VERSION = 4
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 
 
@@ -71,6 +71,11 @@ class ToolDoc:
 
     def example_texts(self) -> tuple[str, ...]:
         return self.examples[:8]
+
+    def sentence_texts(self) -> tuple[str, ...]:
+        """Up to four description sentences, each prefixed with the tool's name, embedded one by one."""
+        parts = [p.strip() for p in _SENTENCE_END.split(self.description) if p and len(p.strip()) > 15]
+        return tuple(f"{self.name_text()}: {p[:200]}" for p in parts[:4])
 
     def content_hash(self) -> str:
         payload = json.dumps(

@@ -26,6 +26,8 @@ DENSE_SCALE = 0.4
 LEXICAL_SCALE = 8.0
 CANDIDATE_POOL = 50
 NAME_WEIGHT = 0.3
+# share of the dense score taken by the best-matching description sentence (vs. the whole tool)
+SENTENCE_WEIGHT = 0.6
 
 
 @dataclass
@@ -52,12 +54,36 @@ class BuildStats:
     seconds: float
 
 
+class _Segments:
+    """Rows grouped by tool (contiguous), reduced to one score per tool with a max."""
+
+    def __init__(self, owners: list[int], n_docs: int) -> None:
+        owner_arr = np.asarray(owners, dtype=np.int64)
+        self.n_docs = n_docs
+        self.starts = (
+            np.flatnonzero(np.r_[True, owner_arr[1:] != owner_arr[:-1]]) if len(owners) else owner_arr
+        )
+        self.docs = owner_arr[self.starts] if len(owners) else owner_arr
+
+    def best(self, sims: np.ndarray, fill: np.ndarray | float) -> np.ndarray:
+        out = (
+            np.array(fill, dtype=np.float32, copy=True)
+            if isinstance(fill, np.ndarray)
+            else np.full(self.n_docs, fill, dtype=np.float32)
+        )
+        if len(self.starts):
+            out[self.docs] = np.maximum.reduceat(sims, self.starts)
+        return out
+
+
 @dataclass
 class DiscoveryIndex:
     docs: list[ToolDoc]
     lexical: LexicalIndex
-    vectors: np.ndarray  # (n_texts, dim)
-    owners: np.ndarray  # doc index of each vector row
+    vectors: np.ndarray  # (n_rows, dim): per tool its description(+name) vector, then its examples
+    rows: _Segments
+    sentence_vectors: np.ndarray  # (n_sentences, dim): description sentences, grouped by tool
+    sentences: _Segments
     version: int = 0
     stats: BuildStats | None = None
     by_key: dict[str, int] = field(default_factory=dict)
@@ -67,40 +93,53 @@ class DiscoveryIndex:
         start = time.perf_counter()
         misses_before = cache.misses
         keys: list[str] = []
-        makers: list[tuple[ToolDoc, int]] = []  # (doc, -1 for the description text, else example index)
+        texts: list[tuple[ToolDoc, str, int]] = []  # how to make each row's text, only if it is missing
         owners: list[int] = []
+        sent_keys: list[str] = []
+        sent_texts: list[tuple[ToolDoc, str, int]] = []
+        sent_owners: list[int] = []
         for i, doc in enumerate(docs):
             digest = doc.digest or doc.content_hash()
             keys.append(f"{digest}:d")
-            makers.append((doc, -1))
+            texts.append((doc, "d", 0))
             owners.append(i)
-            for j, _example in enumerate(doc.example_texts()):
+            for j in range(len(doc.example_texts())):
                 keys.append(f"{digest}:e{j}")
-                makers.append((doc, j))
+                texts.append((doc, "e", j))
                 owners.append(i)
+            for j in range(len(doc.sentence_texts())):
+                sent_keys.append(f"{digest}:s{j}")
+                sent_texts.append((doc, "s", j))
+                sent_owners.append(i)
 
-        def text_for(row: int) -> str:
-            doc, which = makers[row]
-            return doc.dense_text() if which < 0 else doc.example_texts()[which]
+        def text_of(spec: tuple[ToolDoc, str, int]) -> str:
+            doc, kind, j = spec
+            if kind == "d":
+                return doc.dense_text()
+            return doc.example_texts()[j] if kind == "e" else doc.sentence_texts()[j]
 
-        vectors = cache.embed_keyed(keys, text_for)
+        vectors = cache.embed_keyed(keys, lambda row: text_of(texts[row]))
+        sentence_vectors = cache.embed_keyed(sent_keys, lambda row: text_of(sent_texts[row]))
         # The tool's own name, embedded alone, sharpens the description vector (NAME_WEIGHT).
         names = [d.name_text() for d in docs]
         name_keys = [text_hash(cache.embedder.model_id, n) for n in names]
         name_vectors = cache.embed_keyed(name_keys, names.__getitem__)
-        owner_arr = np.asarray(owners, dtype=np.int64)
-        head = np.flatnonzero(np.r_[True, owner_arr[1:] != owner_arr[:-1]]) if len(owners) else owner_arr
+        rows = _Segments(owners, len(docs))
         vectors = vectors.copy()
-        vectors[head] += NAME_WEIGHT * name_vectors
+        vectors[rows.starts] += NAME_WEIGHT * name_vectors
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-        cache.save(keep={*keys, *name_keys})
+        cache.save(keep={*keys, *sent_keys, *name_keys})
         lexical = LexicalIndex.cached(docs, cache.directory)
-        stats = BuildStats(len(docs), len(keys), cache.misses - misses_before, time.perf_counter() - start)
+        stats = BuildStats(
+            len(docs), len(keys) + len(sent_keys), cache.misses - misses_before, time.perf_counter() - start
+        )
         return cls(
             docs=docs,
             lexical=lexical,
             vectors=vectors,
-            owners=np.asarray(owners, dtype=np.int64),
+            rows=rows,
+            sentence_vectors=sentence_vectors,
+            sentences=_Segments(sent_owners, len(docs)),
             version=version,
             stats=stats,
             by_key={d.key: i for i, d in enumerate(docs)},
@@ -110,12 +149,12 @@ class DiscoveryIndex:
         return len(self.docs)
 
     def _dense(self, query_vector: np.ndarray) -> np.ndarray:
-        sims = self.vectors @ query_vector
-        if len(sims) == len(self.docs):
-            return sims
-        best = np.full(len(self.docs), -1.0, dtype=np.float32)
-        np.maximum.at(best, self.owners, sims)
-        return best
+        """Cosine per tool: its description vector (or best example), blended with its best sentence."""
+        base = self.rows.best(self.vectors @ query_vector, -1.0)
+        if not len(self.sentence_vectors):
+            return base
+        best_sentence = self.sentences.best(self.sentence_vectors @ query_vector, base)
+        return (1.0 - SENTENCE_WEIGHT) * base + SENTENCE_WEIGHT * best_sentence
 
     def search(
         self, query: str, query_vector: np.ndarray, top_k: int = 10, allowed: set[str] | None = None
@@ -158,9 +197,9 @@ class DiscoveryIndex:
 # comparable across queries: the fused score and the share of the request's terms the tool
 # matches. A logistic model fitted with balanced classes on real vs. no-match requests, then
 # shifted to a prior of ~85 % servable requests (log-odds +1.7), so that 0.7 is a useful default.
-CAL_BIAS = -0.59
-CAL_SCORE = 0.76
-CAL_COVERAGE = 7.36
+CAL_BIAS = -0.95
+CAL_SCORE = 1.23
+CAL_COVERAGE = 6.85
 
 
 def calibrate(score: float, coverage: float) -> float:
