@@ -34,6 +34,15 @@ tools:
     description: Erase every file on the disk
     inputSchema: {type: object, properties: {}}
     routing: {type: subprocess, config: {command: echo, args: ["wiped"]}}
+prompts:
+  - name: greet
+    description: Greeting prompt
+    arguments: [{name: who, required: true}]
+    messages: [{role: user, content: "Say hello to {who}"}]
+resources:
+  - {uri: "note://public", name: public, mime_type: text/plain, text: "for everyone"}
+  - {uri: "note://public-draft", name: draft, mime_type: text/plain, text: "not yet"}
+  - {uri: "note://payroll", name: payroll, mime_type: text/plain, text: "salaries"}
 """
 
 
@@ -58,7 +67,26 @@ async def env(tmp_path: Path, db_url: str) -> AsyncIterator[Env]:
     async with serve(create_app(gateway)) as base, httpx.AsyncClient(base_url=base, headers=ADMIN) as admin:
         r = await admin.post(
             "/api/security/rbac/roles",
-            json={"name": "talker", "permissions": ["tool:say", "tool:smart_tool_discovery", "prompt:*"]},
+            json={
+                "name": "talker",
+                "permissions": [
+                    "tool:say",
+                    "tool:smart_tool_discovery",
+                    "prompt:*",
+                    "resource:note://public*",
+                ],
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = await admin.post(
+            "/api/security/allowlist/rules",
+            json={
+                "name": "no-drafts",
+                "kind": "resource",
+                "match_type": "glob",
+                "pattern": "*-draft",
+                "action": "deny",
+            },
         )
         assert r.status_code == 201, r.text
         r = await admin.post(
@@ -137,3 +165,26 @@ async def test_rbac_filters_lists_and_lockdown_blocks_every_door(env: Env) -> No
     assert {"streamable_http", "sse", "websocket", "stdio", "rest"} <= transports
     agent = [e for e in entries if e["client_id"] == "agent-1"]
     assert agent and all(e["outcome"] == "denied" for e in agent)
+
+
+@pytest.mark.anyio
+async def test_prompts_and_resources_per_client(env: Env) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async with clients(env)["websocket"] as client:
+        assert [p.name for p in (await client.list_prompts()).prompts] == ["greet"]
+        assert "hello to Ann" in str((await client.get_prompt("greet", {"who": "Ann"})).messages[0].content)
+        assert [str(r.uri) for r in (await client.list_resources()).resources] == ["note://public"]
+        assert (await client.read_resource("note://public")).contents[0].text == "for everyone"
+        with pytest.raises(MCPError, match=r"Denied by rbac \(rule 'no-permission'\)"):
+            await client.read_resource("note://payroll")
+        with pytest.raises(MCPError, match=r"Denied by allowlist \(rule 'no-drafts'\)"):
+            await client.read_resource("note://public-draft")
+    async with httpx.AsyncClient(base_url=env.base, headers=ADMIN) as admin:
+        entries = (await admin.get("/api/security/audit/entries", params={"event_type": "access"})).json()[
+            "entries"
+        ]
+    assert sorted((e["rule"], e["client_id"], e["transport"]) for e in entries) == [
+        ("no-drafts", "agent-1", "websocket"),
+        ("no-permission", "agent-1", "websocket"),
+    ]

@@ -29,7 +29,7 @@ from magictunnel.storage.repositories import AuditQuery, AuditRepository
 
 log = logging.getLogger("magictunnel.security.audit")
 
-EVENT_TYPES = ("tool_call", "auth", "config_change", "security_change", "lockdown")
+EVENT_TYPES = ("tool_call", "access", "auth", "config_change", "security_change", "lockdown")
 OUTCOMES = ("success", "error", "denied", "blocked", "failure")
 CSV_FIELDS = (
     "id",

@@ -3,8 +3,8 @@
 Stages, outermost first (core/gateway.py STAGE_ORDER): audit -> auth -> lockdown -> allowlist
 -> rbac -> policy -> sanitize_input -> validation -> [execute] -> sanitize_output. Audit is the
 outermost middleware so it sees every outcome, denials included. Publishes
-`gateway.extensions["security"]` (the SecuritySuite), `["rbac"]` (`can_call(identity, tool)`)
-and `["audit"]` (`record_event(...)` for other features' events).
+`gateway.extensions["security"]` (the SecuritySuite), `["rbac"]` (`can_call(identity, tool)`),
+`["access"]` (prompt/resource access for the MCP handlers) and `["audit"]` (`record_event(...)`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from magictunnel.config.models import RuntimeMode
 from magictunnel.core.services import ServiceSpec
+from magictunnel.security.access import Access
 from magictunnel.security.middleware import (
     AllowlistMiddleware,
     AuditMiddleware,
@@ -66,6 +67,7 @@ def install(gateway: Gateway) -> None:
     async def start_rbac() -> Any:
         add(RbacMiddleware(suite.rbac), "rbac")
         gateway.extensions["rbac"] = suite.rbac
+        gateway.extensions["access"] = Access(suite)
         return suite.rbac
 
     async def start_watcher() -> Any:

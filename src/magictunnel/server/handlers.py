@@ -111,12 +111,28 @@ class Handlers:
         call_ctx = self._call_context(ctx, handle)
         return await self.gateway.call_tool(params.name, params.arguments, call_ctx)
 
+    # ---- prompt/resource access (security feature, advanced mode) ------------------------
+    def _visible(self, ctx: Ctx, kind: str, name: str, server: str | None) -> bool:
+        access = self.gateway.extensions.get("access")
+        return access is None or access.visible(identity_from_request(ctx.request), kind, name, server)
+
+    def _check_access(self, ctx: Ctx, kind: str, name: str, server: str | None) -> None:
+        access = self.gateway.extensions.get("access")
+        if access is not None:
+            denial = access.denial(
+                identity_from_request(ctx.request), kind, name, server, transport_from_request(ctx.request)
+            )
+            if denial:
+                raise MCPError(INVALID_PARAMS, denial)
+
     # ---- prompts -------------------------------------------------------------------------
     async def list_prompts(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
         self._handle(ctx)
-        prompts = list(self.gateway.catalog.prompts.values())
+        prompts = [
+            p for p in self.gateway.catalog.prompts.values() if self._visible(ctx, "prompt", p.name, p.server)
+        ]
         page, nxt = _page(prompts, params.cursor if params else None, self.page_size)
         return types.ListPromptsResult.model_validate(
             {"prompts": [p.to_mcp() for p in page], **({"nextCursor": nxt} if nxt else {})}
@@ -127,6 +143,7 @@ class Handlers:
         prompt = self.gateway.catalog.prompts.get(params.name)
         if prompt is None:
             raise MCPError(INVALID_PARAMS, f"Unknown prompt: {params.name}")
+        self._check_access(ctx, "prompt", prompt.name, prompt.server)
         arguments = dict(params.arguments or {})
         if prompt.server is not None:
             upstream = self.gateway.extensions.get("upstream")
@@ -140,7 +157,11 @@ class Handlers:
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         self._handle(ctx)
-        resources = list(self.gateway.catalog.resources.values())
+        resources = [
+            r
+            for r in self.gateway.catalog.resources.values()
+            if self._visible(ctx, "resource", r.uri, r.server)
+        ]
         page, nxt = _page(resources, params.cursor if params else None, self.page_size)
         return types.ListResourcesResult.model_validate(
             {"resources": [r.to_mcp() for r in page], **({"nextCursor": nxt} if nxt else {})}
@@ -160,6 +181,7 @@ class Handlers:
         handle = self._handle(ctx)
         uri = str(params.uri)
         resource = self.gateway.catalog.resources.get(uri)
+        self._check_access(ctx, "resource", uri, resource.server if resource is not None else None)
         if resource is not None and resource.server is None:
             return self._read_local(resource)
         upstream = self.gateway.extensions.get("upstream")
