@@ -115,14 +115,7 @@ class ResourceDef(BaseModel):
     server: str | None = None
 
     def to_mcp(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uri": self.uri, "name": self.name}
-        if self.title:
-            out["title"] = self.title
-        if self.description:
-            out["description"] = self.description
-        if self.mime_type:
-            out["mimeType"] = self.mime_type
-        return out
+        return _described({"uri": self.uri, "name": self.name}, self.title, self.description, self.mime_type)
 
 
 class ResourceTemplateDef(BaseModel):
@@ -137,11 +130,22 @@ class ResourceTemplateDef(BaseModel):
     server: str | None = None
 
     def to_mcp(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uriTemplate": self.uri_template, "name": self.name}
-        if self.title:
-            out["title"] = self.title
-        if self.description:
-            out["description"] = self.description
-        if self.mime_type:
-            out["mimeType"] = self.mime_type
-        return out
+        return _described(
+            {"uriTemplate": self.uri_template, "name": self.name},
+            self.title,
+            self.description,
+            self.mime_type,
+        )
+
+
+def _described(
+    out: dict[str, Any], title: str | None, description: str | None, mime_type: str | None
+) -> dict[str, Any]:
+    """Add the optional descriptive fields of a resource or template in wire form."""
+    if title:
+        out["title"] = title
+    if description:
+        out["description"] = description
+    if mime_type:
+        out["mimeType"] = mime_type
+    return out
