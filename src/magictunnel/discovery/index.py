@@ -168,7 +168,8 @@ class DiscoveryIndex:
         lexical_part = lex.scores / (lex.scores + LEXICAL_SCALE)
         fused = DENSE_WEIGHT * dense_part + LEXICAL_WEIGHT * lexical_part
         if allowed is not None:
-            mask = np.fromiter((d.key in allowed for d in self.docs), dtype=bool, count=len(self.docs))
+            mask = np.zeros(len(self.docs), dtype=bool)
+            mask[[i for key in allowed if (i := self.by_key.get(key)) is not None]] = True
             fused = np.where(mask, fused, -np.inf)
         pool = min(max(top_k, CANDIDATE_POOL), len(self.docs))
         top = np.argpartition(-fused, pool - 1)[:pool]

@@ -158,10 +158,19 @@ class DiscoveryService:
         return rbac is None or bool(rbac.can_call(identity, tool))
 
     def allowed_keys(self, identity: Identity) -> frozenset[str] | None:
-        """Index keys the identity may call; None when no access control is installed."""
-        if self.gateway.extensions.get("rbac") is None:
+        """Index keys the identity may call; None when no access control is installed.
+
+        Asked afresh on every search (no caching), so a permission change applies to the next request.
+        """
+        rbac = self.gateway.extensions.get("rbac")
+        if rbac is None:
             return None
-        return frozenset(t.name for t in self.callable_tools() if self.can_call(identity, t))
+        tools = self.gateway.catalog.tools
+        return frozenset(
+            key
+            for key in self.engine.index.by_key
+            if (t := tools.get(key)) is not None and rbac.can_call(identity, t)
+        )
 
     def visible_tools(self, identity: Identity) -> list[ToolDef]:
         vis = self.gateway.config.visibility
