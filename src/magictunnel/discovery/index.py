@@ -96,7 +96,7 @@ class DiscoveryIndex:
         texts: list[tuple[ToolDoc, str, int]] = []  # how to make each row's text, only if it is missing
         owners: list[int] = []
         sent_keys: list[str] = []
-        sent_texts: list[tuple[ToolDoc, str, int]] = []
+        sent_texts: list[str] = []
         sent_owners: list[int] = []
         for i, doc in enumerate(docs):
             digest = doc.digest or doc.content_hash()
@@ -107,19 +107,19 @@ class DiscoveryIndex:
                 keys.append(f"{digest}:e{j}")
                 texts.append((doc, "e", j))
                 owners.append(i)
-            for j in range(len(doc.sentence_texts())):
+            for j, sentence in enumerate(doc.sentence_texts()):
                 sent_keys.append(f"{digest}:s{j}")
-                sent_texts.append((doc, "s", j))
+                sent_texts.append(sentence)
                 sent_owners.append(i)
 
         def text_of(spec: tuple[ToolDoc, str, int]) -> str:
             doc, kind, j = spec
             if kind == "d":
                 return doc.dense_text()
-            return doc.example_texts()[j] if kind == "e" else doc.sentence_texts()[j]
+            return doc.example_texts()[j]
 
         vectors = cache.embed_keyed(keys, lambda row: text_of(texts[row]))
-        sentence_vectors = cache.embed_keyed(sent_keys, lambda row: text_of(sent_texts[row]))
+        sentence_vectors = cache.embed_keyed(sent_keys, sent_texts.__getitem__)
         # The tool's own name, embedded alone, sharpens the description vector (NAME_WEIGHT).
         names = [d.name_text() for d in docs]
         name_keys = [text_hash(cache.embedder.model_id, n) for n in names]

@@ -115,7 +115,7 @@ class LexicalIndex:
     @classmethod
     def cached(cls, docs: list[ToolDoc], directory: Path | None) -> LexicalIndex:
         """Load the persisted index when it was built from exactly these tools, else build and persist it."""
-        if directory is None:
+        if directory is None or not docs:
             return cls.build(docs)
         sig = signature(docs)
         arrays, meta = directory / f"{STORE_NAME}.npz", directory / f"{STORE_NAME}.json"
