@@ -128,11 +128,15 @@ class DiscoveryService:
         tools = self.callable_tools()
         if not tools:
             return "The catalog is empty right now."
-        groups = Counter(t.server or t.category or t.source.split(":", 1)[0] for t in tools)
+        groups = Counter(_group_of(t) for t in tools)
         top = [f"{name} ({count})" for name, count in groups.most_common(12)]
         more = len(groups) - len(top)
-        return f"The catalog holds {len(tools)} tools from {len(groups)} sources: {', '.join(top)}" + (
-            f" and {more} more." if more > 0 else "."
+        sources = "source" if len(groups) == 1 else "sources"
+        examples = ", ".join(t.name for t in tools[:8])
+        return (
+            f"The catalog holds {len(tools)} tools from {len(groups)} {sources}: {', '.join(top)}"
+            + (f" and {more} more" if more > 0 else "")
+            + f"; for example {examples}."
         )
 
     def publish_tools(self) -> None:
@@ -187,3 +191,11 @@ class DiscoveryService:
 
     def search(self, query: str, identity: Identity, top_k: int) -> list[Hit]:
         return self.engine.search(query, top_k=top_k, allowed=self.allowed_keys(identity))
+
+
+def _group_of(tool: ToolDef) -> str:
+    """How the catalog summary groups a tool: its server, category or capability file."""
+    if tool.server or tool.category:
+        return str(tool.server or tool.category)
+    kind, _, where = tool.source.partition(":")
+    return Path(where).stem if kind == "file" and where else kind
