@@ -228,3 +228,18 @@ async def test_unauthorised_tools_are_never_returned(tmp_path: Path, monkeypatch
             assert denied.is_error and "Unknown tool" in denied.content[0].text
             ok = payload(await client.call_tool("smart_tool_discovery", {"request": "weather for city=Rome"}))
             assert ok["status"] == "executed" and ok["tool"] == "get_weather"
+
+
+async def test_modern_protocol_clients_get_results_and_missing_parameters(gateway: RunningGateway) -> None:
+    """2026-07-28 clients are stateless (no server->client requests): discovery runs tools and reports
+    what is missing instead of eliciting it."""
+    async with Client(streamable_http_client(gateway.mcp_url), mode="2026-07-28") as client:
+        out = payload(
+            await client.call_tool("smart_tool_discovery", {"request": "fetch https://a.example/x"})
+        )
+        assert out["status"] == "executed" and out["tool"] == "fetch_url"
+        assert out["parameters"] == {"url": "https://a.example/x"}
+        out = payload(
+            await client.call_tool("smart_tool_discovery", {"request": "show me what is inside a file"})
+        )
+        assert out["status"] == "missing_parameters" and out["missing"] == ["path"]
