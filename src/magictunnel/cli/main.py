@@ -20,9 +20,10 @@ SUBCOMMANDS: list[str] = [
     "magictunnel.cli.serve",
     "magictunnel.cli.config_cmd",
     "magictunnel.cli.generate_cmd",
+    "magictunnel.cli.validate_cmd",
     "magictunnel.cli.servers_cmd",
-    "magictunnel.cli.security_cmd",
     "magictunnel.cli.auth_cmd",
+    "magictunnel.cli.security_cmd",
 ]
 
 
