@@ -5,11 +5,10 @@ The routers live next to their services in magictunnel/security/api/; this modul
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from magictunnel.security.api import allowlist, audit, policy, rbac, sanitization, status
-from magictunnel.security.api.common import reject_nul
 
-router = APIRouter(prefix="/api/security", dependencies=[Depends(reject_nul)])
+router = APIRouter(prefix="/api/security")
 for _module in (status, allowlist, rbac, audit, sanitization, policy):
     router.include_router(_module.router)

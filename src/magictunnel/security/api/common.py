@@ -68,8 +68,8 @@ def suite(request: Request) -> SecuritySuite:
     return found
 
 
-async def reject_nul(request: Request) -> None:
-    """Router dependency: no NUL characters in path or query values (databases refuse them)."""
+def reject_nul(request: Request) -> None:
+    """No NUL characters in path or query values (databases refuse them)."""
     for source, values in (("path", request.path_params.items()), ("query", request.query_params.items())):
         for key, value in values:
             if isinstance(value, str) and "\x00" in value:
@@ -84,6 +84,9 @@ def handled(func: F) -> F:
 
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        request = kwargs.get("request")
+        if isinstance(request, Request):  # checked after authentication (dependencies run first)
+            reject_nul(request)
         try:
             return await func(*args, **kwargs)
         except InvalidInput as exc:
