@@ -105,6 +105,7 @@ class UpstreamConnection:
         self.process = ProcessInfo()
         self.restarts = 0
         self.backoffs: list[float] = []  # the most recent restart delays, seconds
+        self.auth_provider: Callable[[ServerSpec], Any] | None = None
         self.connected_at: float | None = None
         self.last_ok: float | None = None
         self.calls = 0
@@ -239,7 +240,7 @@ class UpstreamConnection:
         try:
             async with AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(
-                    open_transport(self.spec, self.process, self.base_dir)
+                    open_transport(self.spec, self.process, self.base_dir, self._auth())
                 )
                 session = ClientSession(
                     read_stream=_Watched(read, self),  # type: ignore[arg-type]
@@ -299,6 +300,12 @@ class UpstreamConnection:
         if self.error:
             tail = "; ".join(list(self.process.stderr)[-3:]) if self.spec.type == "stdio" else ""
             log.warning("upstream %s down: %s%s", self.name, self.error, f" (stderr: {tail})" if tail else "")
+
+    def _auth(self) -> Any:
+        """OAuth for an http/sse server, when the upstream OAuth feature has it configured."""
+        if self.auth_provider is None or self.spec.type not in ("http", "sse"):
+            return None
+        return self.auth_provider(self.spec)
 
     def _exit_reason(self) -> str:
         if self.spec.type == "stdio":

@@ -103,12 +103,25 @@ class UpstreamManager(Listener):
         return self
 
     def _new_connection(self, spec: ServerSpec) -> UpstreamConnection:
-        return UpstreamConnection(
+        conn = UpstreamConnection(
             spec,
             self,
             base_dir=str(self.gateway.base_dir),
             default_timeout=self.gateway.config.server.timeout,
         )
+        conn.auth_provider = self._upstream_auth
+        return conn
+
+    def _upstream_auth(self, spec: ServerSpec) -> Any:
+        """The upstream OAuth feature's auth for this server (None when it does not use OAuth)."""
+        oauth = self.gateway.extensions.get("upstream_oauth")
+        if oauth is None or not hasattr(oauth, "auth_if_configured"):
+            return None
+        try:
+            return oauth.auth_if_configured(spec.name, spec.url)
+        except Exception as exc:  # the vault is unavailable: connect without OAuth, say why
+            log.warning("upstream %s: OAuth settings unavailable (%s); connecting without OAuth", spec.name, exc)
+            return None
 
     async def _run(self) -> None:
         async with anyio.create_task_group() as tg:

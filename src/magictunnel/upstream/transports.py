@@ -245,12 +245,12 @@ async def websocket_transport(spec: ServerSpec) -> AsyncIterator[TransportStream
 
 
 @asynccontextmanager
-async def http_transport(spec: ServerSpec) -> AsyncIterator[TransportStreams]:
+async def http_transport(spec: ServerSpec, auth: Any = None) -> AsyncIterator[TransportStreams]:
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     async with (
-        create_mcp_http_client(headers=spec.headers or None) as client,
+        create_mcp_http_client(headers=spec.headers or None, auth=auth) as client,
         streamable_http_client(
             spec.url or "", http_client=client, max_sse_event_size=spec.max_message_bytes
         ) as streams,
@@ -259,20 +259,21 @@ async def http_transport(spec: ServerSpec) -> AsyncIterator[TransportStreams]:
 
 
 @asynccontextmanager
-async def sse_transport(spec: ServerSpec) -> AsyncIterator[TransportStreams]:
+async def sse_transport(spec: ServerSpec, auth: Any = None) -> AsyncIterator[TransportStreams]:
     from mcp.client.sse import sse_client
 
     async with sse_client(
-        spec.url or "", headers=spec.headers or None, timeout=spec.startup_timeout
+        spec.url or "", headers=spec.headers or None, timeout=spec.startup_timeout, auth=auth
     ) as streams:
         yield streams
 
 
-def open_transport(spec: ServerSpec, info: ProcessInfo, base_dir: str | None = None) -> Any:
+def open_transport(spec: ServerSpec, info: ProcessInfo, base_dir: str | None = None, auth: Any = None) -> Any:
+    """`auth`: an httpx2 Auth for http/sse servers that use OAuth (from the upstream OAuth feature)."""
     if spec.type == "stdio":
         return stdio_transport(spec, info, base_dir)
     if spec.type == "http":
-        return http_transport(spec)
+        return http_transport(spec, auth)
     if spec.type == "sse":
-        return sse_transport(spec)
+        return sse_transport(spec, auth)
     return websocket_transport(spec)
