@@ -249,3 +249,29 @@ async def test_disabled_feature_installs_nothing(tmp_path: Path) -> None:
     gw = make_gateway(tmp_path, smart_discovery={"enabled": False})
     assert "discovery" not in gw.extensions
     assert gw.resolve_tool("smart_tool_discovery") is None
+
+
+async def test_preferred_tools_and_error_details(gateway: Gateway) -> None:
+    # a preferred tool wins when it is about as good as the best...
+    out = await discover(
+        gateway, request="read the contents of https://example.com/a", preferred_tools=["read_file"]
+    )
+    assert out["tool"] == "read_file" and out["status"] == "missing_parameters" and out["missing"] == ["path"]
+    out = await discover(
+        gateway, request="read the contents of https://example.com/a", preferred_tools=["fetch_url"]
+    )
+    assert out["tool"] == "fetch_url" and out["status"] == "executed"
+    # ...and not when it clearly fits worse
+    out = await discover(gateway, request="get https://example.com/a", preferred_tools=["read_file"])
+    assert out["tool"] == "fetch_url" and out["status"] == "executed"
+    # a failing tool: its error comes back as an error, with scoring details on request
+    result = await gateway.call_tool(
+        "smart_tool_discovery",
+        {"request": "read the file /nonexistent/file.txt", "include_error_details": True},
+        CallContext(),
+    )
+    assert result.is_error
+    out = result.structured_content
+    assert out["status"] == "error" and out["tool"] == "read_file"
+    assert out["error_details"]["scores"][0]["name"] == "read_file"
+    assert "No such file" in out["result"]["content"][0]["text"] or out["result"]["isError"]

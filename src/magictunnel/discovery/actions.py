@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("magictunnel.discovery")
 
 ACTIONS = ("discover", "search", "call")
+# how much confidence a preferred tool may trail the best one by and still be chosen
+PREFERENCE_MARGIN = 0.15
 _STEP_SPLIT = re.compile(
     r"\s*(?:;|；|\band then\b|\bthen\b|\bafter that\b|\bafterwards\b|然后|接着|之后)\s*", re.IGNORECASE
 )
@@ -213,12 +215,17 @@ class DiscoveryBackend:
 
     @staticmethod
     def _choose(hits: list[Hit], preferred: set[str], threshold: float) -> Hit | None:
+        """The best hit above the threshold; a preferred tool wins when it is nearly as good."""
+        best = hits[0]
+        if best.confidence < threshold:
+            return None
         if preferred:
             for hit in hits:
-                if (hit.doc.key in preferred or hit.doc.name in preferred) and hit.confidence >= threshold:
+                if (hit.doc.key in preferred or hit.doc.name in preferred) and hit.confidence >= max(
+                    threshold, best.confidence - PREFERENCE_MARGIN
+                ):
                     return hit
-        best = hits[0]
-        return best if best.confidence >= threshold else None
+        return best
 
     def _next_step(self, remaining: list[str], ctx: CallContext) -> dict[str, Any] | None:
         if not remaining:
