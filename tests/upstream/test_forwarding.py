@@ -210,3 +210,24 @@ async def test_upstream_list_changed_reaches_connected_clients(tmp_path: Path) -
                 while not any(isinstance(m, types.ToolListChangedNotification) for m in watcher.messages):
                     await anyio.sleep(0.05)
             assert "fx_extra" in {t.name for t in (await c.list_tools()).tools}
+
+
+async def test_url_elicitation_and_its_completion_reach_the_client(tmp_path: Path) -> None:
+    servers = {"old": {**stdio_server(), "protocol": "legacy"}}
+    async with running_gateway(tmp_path, servers) as gw:
+        sessions = SessionRegistry()
+        rec = Recorder()
+        async with Client(
+            build_server(gw, sessions),
+            mode="legacy",
+            elicitation_callback=rec.on_elicit,
+            message_handler=rec.on_message,
+        ) as c:
+            result = await c.call_tool("old_url_elicitation", {})
+            assert result.content[0].text == "url elicitation: accept"  # type: ignore[union-attr]
+            assert rec.elicit[0].mode == "url" and rec.elicit[0].url == "https://example.test/authorize"  # type: ignore[union-attr]
+            with anyio.fail_after(10):
+                while not any(isinstance(m, types.ElicitCompleteNotification) for m in rec.messages):
+                    await anyio.sleep(0.05)
+            done = next(m for m in rec.messages if isinstance(m, types.ElicitCompleteNotification))
+            assert done.params.elicitation_id == "elic-42"

@@ -87,6 +87,9 @@ class Listener:
     async def on_lists_changed(self, conn: UpstreamConnection) -> None: ...
     async def on_resource_updated(self, conn: UpstreamConnection, uri: str) -> None: ...
     async def on_down(self, conn: UpstreamConnection) -> None: ...
+    async def on_client_notification(
+        self, conn: UpstreamConnection, handle: Any, method: str, params: dict[str, Any]
+    ) -> None: ...
 
 
 class UpstreamConnection:
@@ -106,6 +109,7 @@ class UpstreamConnection:
         self.restarts = 0
         self.backoffs: list[float] = []  # the most recent restart delays, seconds
         self.auth_provider: Callable[[ServerSpec], Any] | None = None
+        self._url_elicitations: dict[str, Any] = {}
         self.connected_at: float | None = None
         self.last_ok: float | None = None
         self.calls = 0
@@ -544,6 +548,11 @@ class UpstreamConnection:
                 code=types.INVALID_REQUEST,
                 message=f"{method}: no client request in flight on {self.name} to route it to",
             )
+        if method == "elicitation/create" and isinstance(payload, dict) and payload.get("mode") == "url":
+            # remember who was sent to the URL: the upstream's completion notice goes to them
+            self._url_elicitations[str(payload.get("elicitationId"))] = handle
+            while len(self._url_elicitations) > 1000:
+                self._url_elicitations.pop(next(iter(self._url_elicitations)))
         forward = getattr(handle, "forward_request", None)
         try:
             if forward is not None:
@@ -604,6 +613,15 @@ class UpstreamConnection:
             await self.listener.on_lists_changed(self)
         elif method == "notifications/resources/updated":
             await self.listener.on_resource_updated(self, str(root.params.uri))
+        elif method == "notifications/elicitation/complete":
+            handle = self._url_elicitations.pop(str(root.params.elicitation_id), None)
+            if handle is not None:
+                await self.listener.on_client_notification(
+                    self,
+                    handle,
+                    method,
+                    root.params.model_dump(by_alias=True, mode="json", exclude_none=True),
+                )
 
 
 class _Watched:

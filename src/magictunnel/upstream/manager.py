@@ -120,7 +120,9 @@ class UpstreamManager(Listener):
         try:
             return oauth.auth_if_configured(spec.name, spec.url)
         except Exception as exc:  # the vault is unavailable: connect without OAuth, say why
-            log.warning("upstream %s: OAuth settings unavailable (%s); connecting without OAuth", spec.name, exc)
+            log.warning(
+                "upstream %s: OAuth settings unavailable (%s); connecting without OAuth", spec.name, exc
+            )
             return None
 
     async def _run(self) -> None:
@@ -235,6 +237,19 @@ class UpstreamManager(Listener):
 
     async def on_resource_updated(self, conn: UpstreamConnection, uri: str) -> None:
         await self.forwarder.resource_updated(conn, uri)
+
+    async def on_client_notification(
+        self, conn: UpstreamConnection, handle: Any, method: str, params: dict[str, Any]
+    ) -> None:
+        """A notification for one client after its request ended (URL elicitation completed)."""
+        sessions = self.gateway.extensions.get("sessions")
+        key = getattr(handle, "key", None)
+        if sessions is not None and key is not None and await sessions.notify_one(key, method, params):
+            return
+        try:
+            await handle.notify(method, params)
+        except Exception as exc:
+            log.debug("upstream %s: %s not delivered: %s", conn.name, method, exc)
 
     async def on_down(self, conn: UpstreamConnection) -> None:
         # tools stay listed (last known); calls answer "not available" until it is back
