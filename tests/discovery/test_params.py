@@ -70,3 +70,14 @@ def test_paths_emails_dates_and_free_text() -> None:
     assert m.arguments == {"query": "rust async"}
     m = map_parameters("latest rust async runtimes", search)
     assert m.arguments == {"query": "latest rust async runtimes"}
+
+
+def test_names_and_tickers() -> None:
+    assert map_parameters("weather in Paris tomorrow", WEATHER).arguments == {"city": "Paris"}
+    m = map_parameters("will it rain in Rio de Janeiro? imperial please", WEATHER)
+    assert m.arguments == {"city": "Rio de Janeiro", "units": "imperial"}
+    assert map_parameters("what is the weather like", WEATHER).missing == ["city"]
+    ticker = {"type": "object", "properties": {"symbol": {"type": "string"}}, "required": ["symbol"]}
+    assert map_parameters("whats NVDA trading at", ticker).arguments == {"symbol": "NVDA"}
+    assert map_parameters("price of $BRK.B today", ticker).arguments == {"symbol": "BRK.B"}
+    assert map_parameters("how is the stock doing", ticker).missing == ["symbol"]

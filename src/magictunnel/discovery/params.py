@@ -58,6 +58,30 @@ _HINTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_SYMBOL_WORDS = {"symbol", "ticker", "stock", "coin"}
+_NAME_WORDS = {
+    "city",
+    "location",
+    "place",
+    "country",
+    "region",
+    "town",
+    "destination",
+    "origin",
+    "person",
+    "name",
+    "company",
+    "station",
+    "address",
+    "area",
+}
+_TICKER = re.compile(r"(?<![\w$])\$?([A-Z]{1,5}(?:[.-][A-Z]{1,2})?)(?![\w])")
+_PROPER = re.compile(
+    r"\b(?:in|for|at|near|to|from|about|of|around)\s+((?:[A-Z][\w'.-]*)(?:\s+(?:[A-Z][\w'.-]*|de|del|la|le|am))*)"
+)
+STOP_CAPS = {"I", "A", "AN", "THE", "OK", "US", "UK", "EU"}
+
+
 @dataclass
 class Mapping:
     arguments: dict[str, Any] = field(default_factory=dict)
@@ -216,6 +240,22 @@ def map_parameters(
             if value is not None:
                 out.arguments[prop] = value
                 out.sources[prop] = f"{span.kind} {span.text!r}"
+    # 3b. names: a ticker-like word for symbol parameters, a capitalised phrase after a preposition
+    #     ("in Paris", "for New York") for other name-like ones (city, location, person, ...)
+    for prop in order:
+        if prop in out.arguments:
+            continue
+        pschema = props[prop] if isinstance(props[prop], dict) else {}
+        if _json_type(pschema) != "string" or "enum" in pschema or _kind_of(prop, pschema) != "text":
+            continue
+        words = _words(prop)
+        pattern = _TICKER if words & _SYMBOL_WORDS else _PROPER if words & _NAME_WORDS else None
+        if pattern is None:
+            continue
+        match = next((m for m in pattern.finditer(text) if m.group(1) not in STOP_CAPS), None)
+        if match is not None:
+            out.arguments[prop] = match.group(1)
+            out.sources[prop] = f"name {match.group(1)!r}"
     # 4. a required free-text parameter (query, text, ...) takes the request itself
     for prop in order:
         if prop in out.arguments or prop not in required:
@@ -225,6 +265,7 @@ def map_parameters(
             _json_type(pschema) == "string"
             and "enum" not in pschema
             and _kind_of(prop, pschema) == "text"
+            and not _words(prop) & (_SYMBOL_WORDS | _NAME_WORDS)
             and (_words(prop) & set(_HINTS["text"]) or len(props) == 1)
         ):
             out.arguments[prop] = request.strip()
