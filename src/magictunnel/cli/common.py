@@ -32,7 +32,7 @@ def setup_logging(level: str = "info") -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(numeric)
-    for noisy in ("httpx", "httpcore", "watchfiles", "uvicorn.access", "mcp", "sse_starlette"):
+    for noisy in ("httpx", "httpcore", "watchfiles", "uvicorn.access", "mcp", "sse_starlette", "alembic"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
 
