@@ -22,7 +22,7 @@ from magictunnel.upstream.cache import CapabilityCache, has_drift
 from magictunnel.upstream.config import ServersConfig, ServerSpec, load_servers
 from magictunnel.upstream.connection import Listener, State, UpstreamConnection
 from magictunnel.upstream.forwarding import Forwarder
-from magictunnel.upstream.naming import STRATEGIES, build_snapshot, source_name
+from magictunnel.upstream.naming import SOURCE_PRIORITY, STRATEGIES, build_snapshot, source_name
 from magictunnel.upstream.persist import ServersFile
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class UpstreamManager(Listener):
         self.conflicts: dict[str, list[str]] = {}
         self.filtered: dict[str, list[str]] = {}
         self.versions: dict[str, int] = {}
+        self.listings: dict[str, dict[str, Any]] = {}  # what each server's snapshot was built from
         self.from_cache: set[str] = set()
         self._health_failures: dict[str, int] = {}
         self._tg: anyio.abc.TaskGroup | None = None
@@ -163,14 +164,26 @@ class UpstreamManager(Listener):
         prompts = {p.name for p in catalog.prompts.values() if p.source != mine and p.source not in later}
         return tools, prompts
 
-    def _publish(self, spec: ServerSpec, listing: dict[str, Any]) -> None:
+    def _publish(self, spec: ServerSpec, listing: dict[str, Any], *, cascade: bool = True) -> None:
+        """Publish one server's snapshot. Servers take names in config order whatever order they
+        connect in: the snapshot's priority follows the config order, and servers after this one
+        are re-named against its names."""
         tools, prompts = self._taken(spec.name)
         built = build_snapshot(spec, listing, self.strategy_for(spec), tools, prompts)
+        order = list(self.connections)
+        position = order.index(spec.name) if spec.name in order else len(order)
+        built.snapshot.priority = SOURCE_PRIORITY + position / 10_000  # type: ignore[assignment]
+        self.listings[spec.name] = listing
         self.conflicts[spec.name] = built.conflicts
         self.filtered[spec.name] = built.filtered
         for message in built.conflicts:
             log.warning("naming: %s", message)
         self.gateway.catalog.set_source(built.snapshot)
+        if cascade:
+            for later in order[position + 1 :]:
+                conn = self.connections.get(later)
+                if conn is not None and later in self.listings:
+                    self._publish(conn.spec, self.listings[later], cascade=False)
 
     def _publish_cached(self, spec: ServerSpec) -> None:
         if self.cache is None or not spec.enabled:
@@ -364,6 +377,7 @@ class UpstreamManager(Listener):
         if conn is not None:
             await conn.stop()
         self.gateway.catalog.remove_source(source_name(name))
+        self.listings.pop(name, None)
         self.conflicts.pop(name, None)
         self.filtered.pop(name, None)
 
