@@ -27,7 +27,9 @@ class FakeProvider(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        FakeProvider.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        FakeProvider.seen.append(
+            {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+        )
         text = FakeProvider.answer
         if self.path == "/v1/chat/completions":
             reply = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ import httpx
 
 from magictunnel.config.models import SmartDiscoveryConfig
 from magictunnel.discovery.index import Hit
+from magictunnel.llm.providers import LLMError, make_provider
 from magictunnel.pipeline.context import CallContext
 
 log = logging.getLogger("magictunnel.discovery.llm")
@@ -125,62 +125,22 @@ class LlmAdvisor:
         return "\n".join(texts)
 
     async def _http(self, prompt: str) -> str:
+        """One completion from the configured OpenAI-, Anthropic- or Ollama-compatible provider."""
         cfg = self.config
         if not cfg.llm_base_url or not cfg.llm_model:
             raise LlmError("smart_discovery.llm_base_url and llm_model are required for llm_mode http")
-        base = cfg.llm_base_url.rstrip("/")
-        key = os.environ.get(cfg.llm_api_key_env, "") if cfg.llm_api_key_env else ""
-        headers: dict[str, str] = {"content-type": "application/json"}
-        if cfg.llm_provider == "anthropic":
-            url = f"{base}/v1/messages"
-            headers["anthropic-version"] = "2023-06-01"
-            if key:
-                headers["x-api-key"] = key
-            body: dict[str, Any] = {
-                "model": cfg.llm_model,
-                "max_tokens": 400,
-                "system": SYSTEM_PROMPT,
-                "messages": [{"role": "user", "content": prompt}],
-                "temperature": 0,
-            }
-        elif cfg.llm_provider == "ollama":
-            url = f"{base}/api/chat"
-            body = {
-                "model": cfg.llm_model,
-                "stream": False,
-                "format": "json",
-                "options": {"temperature": 0},
-                "messages": [
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": prompt},
-                ],
-            }
-        else:
-            url = f"{base}/chat/completions"
-            if key:
-                headers["authorization"] = f"Bearer {key}"
-            body = {
-                "model": cfg.llm_model,
-                "temperature": 0,
-                "messages": [
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": prompt},
-                ],
-            }
-        client = self._client or httpx.AsyncClient(timeout=cfg.llm_timeout)
+        settings = {
+            "type": cfg.llm_provider,
+            "model": cfg.llm_model,
+            "base_url": cfg.llm_base_url,
+            "api_key_env": cfg.llm_api_key_env,
+            "timeout": cfg.llm_timeout,
+        }
         try:
-            response = await client.post(url, json=body, headers=headers)
-        finally:
-            if self._client is None:
-                await client.aclose()
-        if response.status_code >= 400:
-            raise LlmError(f"{cfg.llm_provider} endpoint answered HTTP {response.status_code}")
-        try:
-            data = response.json()
-            if cfg.llm_provider == "anthropic":
-                return "".join(b.get("text", "") for b in data["content"] if b.get("type") == "text")
-            if cfg.llm_provider == "ollama":
-                return str(data["message"]["content"])
-            return str(data["choices"][0]["message"]["content"])
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise LlmError(f"unexpected {cfg.llm_provider} response shape: {exc}") from exc
+            provider = make_provider(settings, client=self._client)
+            completion = await provider.complete(
+                [{"role": "user", "content": prompt}], system=SYSTEM_PROMPT, max_tokens=400, temperature=0
+            )
+        except LLMError as exc:
+            raise LlmError(str(exc)) from exc
+        return completion.text
