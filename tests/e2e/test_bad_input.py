@@ -159,3 +159,20 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     assert "magictunnel-config.yaml: server.port: expected an integer" in proc.stderr
     assert '"abc"' in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
+def test_every_handshake_version_is_negotiated(gw: RunningGateway, version: str) -> None:
+    init = {**INIT, "params": {**INIT["params"], "protocolVersion": version}}
+    response = httpx.post(gw.mcp_url, headers=HEADERS, json=init)
+    assert response.status_code == 200
+    assert _sse_json(response)["result"]["protocolVersion"] == version
+
+
+def test_modern_request_without_envelope_is_refused(gw: RunningGateway) -> None:
+    headers = {**HEADERS, "mcp-protocol-version": "2026-07-28"}
+    response = httpx.post(
+        gw.mcp_url, headers=headers, json={"jsonrpc": "2.0", "id": 9, "method": "server/discover"}
+    )
+    body = _sse_json(response)
+    assert body["error"]["code"] == -32602 and "protocolVersion" in body["error"]["message"]
