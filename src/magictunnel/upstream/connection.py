@@ -10,6 +10,10 @@ Server->client traffic (sampling, elicitation, roots, progress, log messages) is
 to the client whose request caused it: progress by the token the dispatcher stamps on each
 forwarded call, requests and log messages to the in-flight call on this server (the most
 recent one when several are in flight, since stdio carries no correlation for them).
+
+The connection's parts live beside it: `state` (State, Capabilities, Listener), `routing`
+(server->client traffic), `listening` (2026-07-28 change notifications), `read_stream`
+(noticing the transport's end) and `errors`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,22 +23,41 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
-from enum import StrEnum
 from typing import Any
 
 import anyio
 import anyio.abc
 import mcp_types as types
 from mcp.client._probe import negotiate_auto
-from mcp.client.session import ClientRequestContext, ClientSession
-from mcp.client.subscriptions import ListenNotSupportedError, listen
+from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
-from mcp.shared.message import SessionMessage
 from mcp_types import CLIENT_CAPABILITIES_META_KEY, CONNECTION_CLOSED, INTERNAL_ERROR, REQUEST_TIMEOUT
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from magictunnel.upstream.config import ServerSpec
-from magictunnel.upstream.transports import OversizeMessageError, ProcessInfo, open_transport
+from magictunnel.upstream.errors import _describe
+from magictunnel.upstream.listening import ChangeListening
+from magictunnel.upstream.read_stream import _Watched
+from magictunnel.upstream.routing import ClientRouting, _py_level
+from magictunnel.upstream.state import Capabilities, Listener, State
+from magictunnel.upstream.transports import ProcessInfo, open_transport
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_MAX",
+    "CLIENT_INFO",
+    "STABLE_AFTER",
+    "UPSTREAM_UNAVAILABLE",
+    "Capabilities",
+    "ChangeListening",
+    "ClientRouting",
+    "Listener",
+    "State",
+    "UpstreamConnection",
+    "_Watched",
+    "_describe",
+    "_py_level",
+]
 
 log = logging.getLogger("magictunnel.upstream")
 
@@ -45,54 +68,7 @@ STABLE_AFTER = 30.0  # a connection that lived this long resets the backoff
 UPSTREAM_UNAVAILABLE = -32003
 
 
-class State(StrEnum):
-    PENDING = "pending"
-    STARTING = "starting"
-    READY = "ready"
-    RESTARTING = "restarting"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    DISABLED = "disabled"
-
-
-class Capabilities:
-    """What one server offered at its last listing (SDK wire dicts, camelCase)."""
-
-    def __init__(self) -> None:
-        self.tools: list[dict[str, Any]] = []
-        self.prompts: list[dict[str, Any]] = []
-        self.resources: list[dict[str, Any]] = []
-        self.resource_templates: list[dict[str, Any]] = []
-        self.server_capabilities: dict[str, Any] = {}
-        self.server_info: dict[str, Any] | None = None
-        self.instructions: str | None = None
-        self.listed_at: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tools": self.tools,
-            "prompts": self.prompts,
-            "resources": self.resources,
-            "resource_templates": self.resource_templates,
-            "server_capabilities": self.server_capabilities,
-            "server_info": self.server_info,
-            "instructions": self.instructions,
-        }
-
-
-class Listener:
-    """What the connection tells its owner (the manager)."""
-
-    async def on_ready(self, conn: UpstreamConnection) -> None: ...
-    async def on_lists_changed(self, conn: UpstreamConnection) -> None: ...
-    async def on_resource_updated(self, conn: UpstreamConnection, uri: str) -> None: ...
-    async def on_down(self, conn: UpstreamConnection) -> None: ...
-    async def on_client_notification(
-        self, conn: UpstreamConnection, handle: Any, method: str, params: dict[str, Any]
-    ) -> None: ...
-
-
-class UpstreamConnection:
+class UpstreamConnection(ClientRouting, ChangeListening):
     def __init__(
         self, spec: ServerSpec, listener: Listener, base_dir: str | None = None, default_timeout: float = 30.0
     ) -> None:
@@ -326,83 +302,6 @@ class UpstreamConnection:
             while proc.returncode is None:
                 await anyio.sleep(0.01)
 
-    # ---- 2026-07-28 change notifications ---------------------------------------------------
-    async def watch(self, uri: str, timeout: float = 5.0) -> None:
-        """Ask a 2026-07-28 upstream for `notifications/resources/updated` about `uri`.
-
-        Returns once the re-opened listen stream is acknowledged, so no update is missed.
-        """
-        if uri in self.watched_uris:
-            return
-        self.watched_uris.add(uri)
-        await self._relisten_now(timeout)
-
-    async def unwatch(self, uri: str) -> None:
-        if uri in self.watched_uris:
-            self.watched_uris.discard(uri)
-            await self._relisten_now(1.0)
-
-    async def _relisten_now(self, timeout: float) -> None:
-        if not self.ready or not self.modern:
-            return
-        acked = self._acked = anyio.Event()
-        self._relisten.set()
-        with anyio.move_on_after(timeout):
-            await acked.wait()
-
-    async def _listen_loop(
-        self, session: ClientSession, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Keep one `subscriptions/listen` stream open; its events reach `_on_message` (the tee).
-
-        Started before the server is marked ready, so no change announced after the listing is lost.
-        """
-        caps = self.capabilities.server_capabilities
-        started = False
-
-        def ready() -> None:
-            nonlocal started
-            if not started:
-                started = True
-                task_status.started()
-
-        def flag(kind: str, key: str = "listChanged") -> bool:
-            return bool((caps.get(kind) or {}).get(key))
-
-        tools, prompts, resources = flag("tools"), flag("prompts"), flag("resources")
-        if not (tools or prompts or resources or flag("resources", "subscribe")):
-            ready()
-            return
-        while True:
-            self._relisten = anyio.Event()
-            try:
-                async with listen(
-                    session,
-                    tools_list_changed=tools,
-                    prompts_list_changed=prompts,
-                    resources_list_changed=resources,
-                    resource_subscriptions=sorted(self.watched_uris),
-                ) as sub:
-                    ready()
-                    self._acked.set()
-                    async with anyio.create_task_group() as tg:
-
-                        async def drain() -> None:
-                            async for _event in sub:
-                                pass
-                            self._relisten.set()
-
-                        tg.start_soon(drain)
-                        await self._relisten.wait()
-                        tg.cancel_scope.cancel()
-            except ListenNotSupportedError:
-                ready()
-                return
-            except Exception as exc:  # the stream dropped; re-open after a pause
-                ready()
-                log.debug("upstream %s: subscriptions/listen ended: %s", self.name, _describe(exc))
-                await anyio.sleep(1.0)
-
     def connection_lost(self) -> None:
         self._down.set()
         if self.state is State.READY and not self._stop.is_set():
@@ -530,156 +429,3 @@ class UpstreamConnection:
             await self.raw_request("ping", None, timeout=timeout)
         self.last_ok = time.time()
         return (time.perf_counter() - started) * 1000
-
-    # ---- server -> client ----------------------------------------------------------------
-    def current_handle(self) -> Any:
-        """The client whose call is in flight here (the most recent, if several)."""
-        if not self._inflight:
-            return None
-        return next(reversed(self._inflight.values()))
-
-    async def _to_client(self, method: str, params: Any) -> Any:
-        handle = self.current_handle()
-        payload = (
-            params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
-        )
-        if handle is None:
-            return types.ErrorData(
-                code=types.INVALID_REQUEST,
-                message=f"{method}: no client request in flight on {self.name} to route it to",
-            )
-        if method == "elicitation/create" and isinstance(payload, dict) and payload.get("mode") == "url":
-            # remember who was sent to the URL: the upstream's completion notice goes to them
-            self._url_elicitations[str(payload.get("elicitationId"))] = handle
-            while len(self._url_elicitations) > 1000:
-                self._url_elicitations.pop(next(iter(self._url_elicitations)))
-        forward = getattr(handle, "forward_request", None)
-        try:
-            if forward is not None:
-                raw = await forward(method, payload)
-            else:
-                raw = await handle.request(method, payload)
-        except MCPError as exc:
-            return exc.error
-        except Exception as exc:
-            return types.ErrorData(code=INTERNAL_ERROR, message=f"{method} failed: {_describe(exc)}")
-        return raw
-
-    async def _on_sampling(self, ctx: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
-        raw = await self._to_client("sampling/createMessage", params)
-        if isinstance(raw, types.ErrorData):
-            return raw
-        return (
-            types.CreateMessageResult.model_validate(raw)
-            if "content" in raw and not isinstance(raw.get("content"), list)
-            else types.CreateMessageResultWithTools.model_validate(raw)
-        )
-
-    async def _on_elicitation(self, ctx: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
-        raw = await self._to_client("elicitation/create", params)
-        return raw if isinstance(raw, types.ErrorData) else types.ElicitResult.model_validate(raw)
-
-    async def _on_roots(self, ctx: ClientRequestContext) -> Any:
-        raw = await self._to_client("roots/list", None)
-        return raw if isinstance(raw, types.ErrorData) else types.ListRootsResult.model_validate(raw)
-
-    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        handle = self.current_handle()
-        payload = params.model_dump(by_alias=True, mode="json", exclude_none=True)
-        if handle is not None:
-            try:
-                await handle.notify("notifications/message", payload)
-            except Exception as exc:
-                log.debug("upstream %s: log message not delivered: %s", self.name, exc)
-            return
-        log.log(_py_level(params.level), "[%s] %s", self.name, params.data)
-
-    async def _on_message(self, message: Any) -> None:
-        if isinstance(message, Exception):
-            self.malformed += 1
-            log.warning(
-                "upstream %s: %s",
-                self.name,
-                message if isinstance(message, OversizeMessageError | ValueError) else _describe(message),
-            )
-            return
-        root = getattr(message, "root", message)
-        method = getattr(root, "method", None)
-        if method in (
-            "notifications/tools/list_changed",
-            "notifications/prompts/list_changed",
-            "notifications/resources/list_changed",
-        ):
-            await self.listener.on_lists_changed(self)
-        elif method == "notifications/resources/updated":
-            await self.listener.on_resource_updated(self, str(root.params.uri))
-        elif method == "notifications/elicitation/complete":
-            handle = self._url_elicitations.pop(str(root.params.elicitation_id), None)
-            if handle is not None:
-                await self.listener.on_client_notification(
-                    self,
-                    handle,
-                    method,
-                    root.params.model_dump(by_alias=True, mode="json", exclude_none=True),
-                )
-
-
-class _Watched:
-    """The transport's read stream, noticing its end (a crash, an exit) at once."""
-
-    def __init__(self, inner: Any, conn: UpstreamConnection) -> None:
-        self._inner = inner
-        self._conn = conn
-
-    def __aiter__(self) -> _Watched:
-        return self
-
-    async def __anext__(self) -> SessionMessage | Exception:
-        try:
-            item = await self._inner.__anext__()
-        except (StopAsyncIteration, anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._conn.connection_lost()
-            raise StopAsyncIteration from None
-        return item
-
-    async def receive(self) -> SessionMessage | Exception:
-        try:
-            return await self._inner.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._conn.connection_lost()
-            raise
-
-    def close(self) -> None:
-        self._inner.close()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _Watched:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self._inner.aclose()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def _py_level(level: str) -> int:
-    return {
-        "debug": 10,
-        "info": 20,
-        "notice": 20,
-        "warning": 30,
-        "error": 40,
-        "critical": 50,
-        "alert": 50,
-        "emergency": 50,
-    }.get(level, 20)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        inner = exc.exceptions[0] if exc.exceptions else exc
-        return _describe(inner)
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

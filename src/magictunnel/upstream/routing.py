@@ -1,0 +1,138 @@
+"""Server->client traffic from an upstream, routed back to the client whose call caused it.
+
+Sampling, elicitation and roots requests and log messages go to the in-flight call on this
+server (the most recent one when several are in flight, since stdio carries no correlation
+for them); list-changed and resource-updated notifications go to the connection's owner.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+from mcp.client.session import ClientRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR
+
+from magictunnel.upstream.errors import _describe
+from magictunnel.upstream.transports import OversizeMessageError
+
+if TYPE_CHECKING:
+    from magictunnel.upstream.state import Listener
+
+log = logging.getLogger("magictunnel.upstream")
+
+
+class ClientRouting:
+    """Mixin for `UpstreamConnection`: the SDK callbacks for server->client traffic."""
+
+    name: str
+    listener: Listener
+    malformed: int
+    _inflight: dict[int, Any]
+    _url_elicitations: dict[str, Any]
+
+    def current_handle(self) -> Any:
+        """The client whose call is in flight here (the most recent, if several)."""
+        if not self._inflight:
+            return None
+        return next(reversed(self._inflight.values()))
+
+    async def _to_client(self, method: str, params: Any) -> Any:
+        handle = self.current_handle()
+        payload = (
+            params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
+        )
+        if handle is None:
+            return types.ErrorData(
+                code=types.INVALID_REQUEST,
+                message=f"{method}: no client request in flight on {self.name} to route it to",
+            )
+        if method == "elicitation/create" and isinstance(payload, dict) and payload.get("mode") == "url":
+            # remember who was sent to the URL: the upstream's completion notice goes to them
+            self._url_elicitations[str(payload.get("elicitationId"))] = handle
+            while len(self._url_elicitations) > 1000:
+                self._url_elicitations.pop(next(iter(self._url_elicitations)))
+        forward = getattr(handle, "forward_request", None)
+        try:
+            if forward is not None:
+                raw = await forward(method, payload)
+            else:
+                raw = await handle.request(method, payload)
+        except MCPError as exc:
+            return exc.error
+        except Exception as exc:
+            return types.ErrorData(code=INTERNAL_ERROR, message=f"{method} failed: {_describe(exc)}")
+        return raw
+
+    async def _on_sampling(self, ctx: ClientRequestContext, params: types.CreateMessageRequestParams) -> Any:
+        raw = await self._to_client("sampling/createMessage", params)
+        if isinstance(raw, types.ErrorData):
+            return raw
+        return (
+            types.CreateMessageResult.model_validate(raw)
+            if "content" in raw and not isinstance(raw.get("content"), list)
+            else types.CreateMessageResultWithTools.model_validate(raw)
+        )
+
+    async def _on_elicitation(self, ctx: ClientRequestContext, params: types.ElicitRequestParams) -> Any:
+        raw = await self._to_client("elicitation/create", params)
+        return raw if isinstance(raw, types.ErrorData) else types.ElicitResult.model_validate(raw)
+
+    async def _on_roots(self, ctx: ClientRequestContext) -> Any:
+        raw = await self._to_client("roots/list", None)
+        return raw if isinstance(raw, types.ErrorData) else types.ListRootsResult.model_validate(raw)
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        handle = self.current_handle()
+        payload = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        if handle is not None:
+            try:
+                await handle.notify("notifications/message", payload)
+            except Exception as exc:
+                log.debug("upstream %s: log message not delivered: %s", self.name, exc)
+            return
+        log.log(_py_level(params.level), "[%s] %s", self.name, params.data)
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            self.malformed += 1
+            log.warning(
+                "upstream %s: %s",
+                self.name,
+                message if isinstance(message, OversizeMessageError | ValueError) else _describe(message),
+            )
+            return
+        root = getattr(message, "root", message)
+        method = getattr(root, "method", None)
+        if method in (
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+        ):
+            await self.listener.on_lists_changed(self)
+        elif method == "notifications/resources/updated":
+            await self.listener.on_resource_updated(self, str(root.params.uri))
+        elif method == "notifications/elicitation/complete":
+            handle = self._url_elicitations.pop(str(root.params.elicitation_id), None)
+            if handle is not None:
+                await self.listener.on_client_notification(
+                    self,
+                    handle,
+                    method,
+                    root.params.model_dump(by_alias=True, mode="json", exclude_none=True),
+                )
+
+
+def _py_level(level: str) -> int:
+    return {
+        "debug": 10,
+        "info": 20,
+        "notice": 20,
+        "warning": 30,
+        "error": 40,
+        "critical": 50,
+        "alert": 50,
+        "emergency": 50,
+    }.get(level, 20)
