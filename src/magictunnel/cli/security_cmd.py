@@ -25,10 +25,8 @@ rbac_app = typer.Typer(help="Roles, clients and templates of MCP client RBAC.", 
 roles_app = typer.Typer(help="RBAC roles.", no_args_is_help=True)
 clients_app = typer.Typer(help="RBAC clients (API key client ids, token subjects).", no_args_is_help=True)
 templates_app = typer.Typer(help="Client access templates.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 security_app.add_typer(lockdown_app, name="lockdown")
 security_app.add_typer(rbac_app, name="rbac")
-security_app.add_typer(audit_app, name="audit")
 rbac_app.add_typer(roles_app, name="roles")
 rbac_app.add_typer(clients_app, name="clients")
 rbac_app.add_typer(templates_app, name="templates")
@@ -433,87 +431,9 @@ def rbac_check(
 
 
 # ---- audit -------------------------------------------------------------------------------
-def _entries(rows: list[dict[str, Any]], title: str, as_json: bool) -> None:
-    if as_json:
-        _print_json(rows)
-        return
-    _table(
-        title,
-        ("time", "event", "outcome", "client", "tool", "rule", "message"),
-        [
-            (
-                e["time"],
-                f"{e['event_type']}/{e['action']}",
-                e["outcome"],
-                e["client_id"] or "",
-                e["tool"] or "",
-                e["rule"] or "",
-                (e["message"] or "")[:80],
-            )
-            for e in rows
-        ],
-    )
 
 
-@audit_app.command("recent")
-def audit_recent(
-    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10000),
-    config: Path | None = ConfigOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """The newest audit entries."""
+# registered last: the audit commands use the helpers above
+from magictunnel.cli.security_audit_cmd import audit_app  # noqa: E402
 
-    async def action(suite: Any) -> Any:
-        return await suite.audit.recent(limit)
-
-    _entries(_run(config, action), "recent audit entries", as_json)
-
-
-@audit_app.command("search")
-def audit_search(
-    text: str,
-    limit: int = typer.Option(100, "--limit", "-n", min=1, max=10000),
-    config: Path | None = ConfigOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Entries whose message, tool, client, rule or arguments contain TEXT."""
-
-    async def action(suite: Any) -> Any:
-        return await suite.audit.search(text, limit)
-
-    _entries(_run(config, action), f"audit entries matching {text!r}", as_json)
-
-
-@audit_app.command("violations")
-def audit_violations(
-    limit: int = typer.Option(100, "--limit", "-n", min=1, max=10000),
-    config: Path | None = ConfigOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Denied and blocked calls."""
-
-    async def action(suite: Any) -> Any:
-        return await suite.audit.violations(limit)
-
-    _entries(_run(config, action), "security violations", as_json)
-
-
-@audit_app.command("export")
-def audit_export(
-    output: Path = typer.Option(..., "--output", "-o", help="file to write"),
-    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-    config: Path | None = ConfigOption,
-) -> None:
-    """Export the whole audit log (oldest first)."""
-
-    async def action(suite: Any) -> Any:
-        q = suite.audit.build_query({})
-        count = 0
-        with output.open("w", encoding="utf-8", newline="") as fh:
-            async for chunk in suite.audit.export(q, fmt):
-                fh.write(chunk)
-                count += 1
-        return count
-
-    count = _run(config, action)
-    console.print(f"wrote {output} ({count} chunks)", highlight=False)
+security_app.add_typer(audit_app, name="audit")
