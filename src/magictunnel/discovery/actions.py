@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcp.shared.exceptions import MCPError
@@ -16,8 +17,15 @@ from mcp_types import CallToolResult, TextContent
 
 from magictunnel.backends.base import error_result
 from magictunnel.catalog.models import ToolDef
-from magictunnel.discovery.elicit import ask_for_missing
+from magictunnel.discovery.elicit import ask_for_missing, merge_reply
 from magictunnel.discovery.index import Hit
+from magictunnel.discovery.input_required import (
+    InputRounds,
+    can_ask_modern,
+    pending_input,
+    the_reply,
+    without_input,
+)
 from magictunnel.discovery.params import Mapping, map_parameters
 from magictunnel.discovery.service import ROUTING_TYPE, TOOL_NAMES, DiscoveryService
 from magictunnel.pipeline.context import CallContext
@@ -33,6 +41,21 @@ PREFERENCE_MARGIN = 0.15
 _STEP_SPLIT = re.compile(
     r"\s*(?:;|；|\band then\b|\bthen\b|\bafter that\b|\bafterwards\b|然后|接着|之后)\s*", re.IGNORECASE
 )
+
+
+@dataclass
+class _Options:
+    """What one smart_tool_discovery call asked for, as far as finishing it needs."""
+
+    request: str
+    steps: list[str]
+    sequential: bool
+    details: bool
+    binding: str  # ties an input_required round's requestState to this call
+
+    @property
+    def step(self) -> str:
+        return self.steps[0] if self.steps else self.request
 
 
 def split_steps(request: str) -> list[str]:
@@ -68,6 +91,7 @@ class DiscoveryBackend:
     def __init__(self, service: DiscoveryService, advisor: LlmAdvisor | None = None) -> None:
         self.service = service
         self.advisor = advisor
+        self.rounds = InputRounds()
 
     def check_config(self, config: dict[str, Any]) -> list[str]:
         action = config.get("action")
@@ -81,7 +105,7 @@ class DiscoveryBackend:
         if action == "call":
             return await self._call(arguments, ctx)
         if action == "discover":
-            return await self._discover(arguments, ctx)
+            return await self._discover(tool, arguments, ctx)
         return error_result(f"{tool.name}: routing.config.action: must be one of {', '.join(ACTIONS)}")
 
     # ---- search_tools --------------------------------------------------------------------
@@ -117,20 +141,26 @@ class DiscoveryBackend:
             return error_result(f"{name}: {exc}")
 
     # ---- smart_tool_discovery ------------------------------------------------------------
-    async def _discover(self, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
+    async def _discover(self, tool: ToolDef, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
         cfg = self.service.config
         request = str(args.get("request", "")).strip()
         if not request:
             return error_result("request: must not be empty")
+        sequential = bool(args.get("sequential_mode", False))
+        opts = _Options(
+            request=request,
+            steps=split_steps(request) if sequential else [request],
+            sequential=sequential,
+            details=bool(args.get("include_error_details", False)),
+            binding=InputRounds.binding(tool.name, args, ctx),
+        )
+        pending = pending_input(ctx)
+        if pending is not None:  # a 2026-07-28 retry answering our input_required round
+            return await self._resume(opts, pending, ctx)
         context = args.get("context") if isinstance(args.get("context"), str) else None
         threshold = float(args.get("confidence_threshold", cfg.default_confidence_threshold))
         preferred = {p for p in args.get("preferred_tools") or [] if isinstance(p, str)}
-        sequential = bool(args.get("sequential_mode", False))
-        details = bool(args.get("include_error_details", False))
-
-        steps = split_steps(request) if sequential else [request]
-        step = steps[0] if steps else request
-        hits = self.service.search(step, ctx.identity, top_k=max(cfg.max_candidates, 10))
+        hits = self.service.search(opts.step, ctx.identity, top_k=max(cfg.max_candidates, 10))
         if not hits:
             return _reply(
                 {
@@ -143,11 +173,13 @@ class DiscoveryBackend:
         reasoning = chosen.reasoning() if chosen else ""
         mapping: Mapping | None = None
         if self.advisor is not None:
-            advice = await self.advisor.advise(step, context, hits[: cfg.max_candidates], ctx)
+            advice = await self.advisor.advise(opts.step, context, hits[: cfg.max_candidates], ctx)
             if advice is not None:
                 chosen, reasoning = advice.hit, advice.reasoning
                 if chosen is not None and advice.arguments is not None:
-                    mapping = map_parameters(step, chosen.doc.input_schema, context, given=advice.arguments)
+                    mapping = map_parameters(
+                        opts.step, chosen.doc.input_schema, context, given=advice.arguments
+                    )
         alternatives = [
             candidate(h, with_schema=False) for h in hits[: cfg.max_candidates] if h is not chosen
         ]
@@ -164,41 +196,70 @@ class DiscoveryBackend:
                 }
             )
         if mapping is None:
-            mapping = map_parameters(step, chosen.doc.input_schema, context)
+            mapping = map_parameters(opts.step, chosen.doc.input_schema, context)
         meta: dict[str, Any] = {
             "tool": chosen.doc.key,
             "confidence": round(chosen.confidence, 3),
             "reasoning": reasoning,
-            "parameters": mapping.arguments,
-            "parameter_sources": mapping.sources,
             "alternatives": alternatives,
         }
         if mapping.missing or mapping.invalid:
-            answered = await ask_for_missing(
-                chosen.doc, mapping, ctx, enabled=self.service.gateway.config.elicitation.enabled
-            )
-            if answered is None or not answered.complete:
-                final = answered or mapping
-                payload = {
-                    "status": "missing_parameters",
-                    **meta,
-                    "parameters": final.arguments,
-                    "missing": final.missing,
-                    "invalid": final.invalid,
-                    "input_schema": chosen.doc.input_schema,
-                    "message": f"{chosen.doc.key} needs: " + ", ".join(final.missing + final.invalid),
-                }
-                if answered is not None and answered.sources.get("_elicitation") == "declined":
-                    payload["message"] = "The user declined to provide the missing parameters."
-                return _reply(payload, is_error=False)
-            mapping = answered
-            meta["parameters"] = mapping.arguments
-            meta["parameter_sources"] = mapping.sources
-        result = await self._run(chosen.doc.key, mapping.arguments, ctx)
+            enabled = self.service.gateway.config.elicitation.enabled
+            if enabled and can_ask_modern(ctx):  # 2026-07-28: ask with an input_required round
+                return self.rounds.ask(opts.binding, chosen.doc, mapping, meta)
+            answered = await ask_for_missing(chosen.doc, mapping, ctx, enabled=enabled)
+            mapping = answered or mapping
+        return await self._finish(opts, chosen.doc.key, chosen.doc.input_schema, mapping, meta, ctx, hits)
+
+    async def _resume(self, opts: _Options, pending: tuple[Any, Any], ctx: CallContext) -> CallToolResult:
+        """Merge the client's answer into what was decided when it was asked, then go on as before."""
+        state, responses = pending
+        decided = self.rounds.verify(state, opts.binding)
+        reply = the_reply(responses)
+        tool = self.service.gateway.resolve_tool(decided.tool)
+        if tool is None or not tool.enabled or not self.service.can_call(ctx.identity, tool):
+            return error_result(f"Unknown tool: {decided.tool}")
+        mapping = merge_reply(tool.input_schema, decided.mapping, reply)
+        return await self._finish(
+            opts, decided.tool, tool.input_schema, mapping, decided.meta, without_input(ctx)
+        )
+
+    async def _finish(
+        self,
+        opts: _Options,
+        key: str,
+        input_schema: dict[str, Any],
+        mapping: Mapping,
+        meta: dict[str, Any],
+        ctx: CallContext,
+        hits: list[Hit] | None = None,
+    ) -> CallToolResult:
+        """Report what is still missing, or run the tool with the arguments and report its result."""
+        meta = {
+            **{k: meta[k] for k in ("tool", "confidence", "reasoning") if k in meta},
+            "parameters": mapping.arguments,
+            "parameter_sources": mapping.sources,
+            **meta,
+        }
+        if not mapping.complete:
+            payload = {
+                "status": "missing_parameters",
+                **meta,
+                "missing": mapping.missing,
+                "invalid": mapping.invalid,
+                "input_schema": input_schema,
+                "message": f"{key} needs: " + ", ".join(mapping.missing + mapping.invalid),
+            }
+            if mapping.sources.get("_elicitation") == "declined":
+                payload["message"] = "The user declined to provide the missing parameters."
+            return _reply(payload, is_error=False)
+        result = await self._run(key, mapping.arguments, ctx)
         meta["status"] = "error" if result.is_error else "executed"
-        if sequential:
-            meta["next_step"] = self._next_step(steps[1:], ctx)
-        if result.is_error and details:
+        if opts.sequential:
+            meta["next_step"] = self._next_step(opts.steps[1:], ctx)
+        if result.is_error and opts.details:
+            if hits is None:
+                hits = self.service.search(opts.step, ctx.identity, top_k=5)
             meta["error_details"] = {
                 "scores": [
                     {

@@ -8,6 +8,9 @@ Features plug in through `gateway.extensions`:
   servers: `get_prompt(prompt, arguments, handle)`, `read_resource(uri, handle)` (None when
   the URI is not an upstream's), `complete(params, handle)`, `subscribe(uri, handle)`,
   `unsubscribe(uri, handle)`, `set_log_level(level, handle)`.
+
+A tools/call result with an `as_input_required()` method (smart discovery's, for a 2026-07-28
+client) is answered with the `input_required` result it returns.
 """
 
 from __future__ import annotations
@@ -109,7 +112,12 @@ class Handlers:
     async def call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> Any:
         handle = self._handle(ctx)
         call_ctx = self._call_context(ctx, handle)
-        return await self.gateway.call_tool(params.name, params.arguments, call_ctx)
+        result = await self.gateway.call_tool(params.name, params.arguments, call_ctx)
+        # a local tool (smart discovery) asking a 2026-07-28 client: its input_required round
+        asking = getattr(result, "as_input_required", None)
+        if handle.is_modern and callable(asking) and (carried := asking()) is not None:
+            return carried
+        return result
 
     # ---- prompt/resource access (security feature, advanced mode) ------------------------
     def _visible(self, ctx: Ctx, kind: str, name: str, server: str | None) -> bool:
