@@ -79,11 +79,12 @@ class LexicalIndex:
 
     # ---- building ------------------------------------------------------------------------
     @classmethod
-    def build(cls, docs: list[ToolDoc]) -> LexicalIndex:
+    def build(cls, docs: list[ToolDoc], only: tuple[str, ...] | None = None) -> LexicalIndex:
+        """Index every field of `docs`, or only the fields named in `only`."""
         field_tokens: list[dict[str, tuple[str, ...]]] = []
         totals: dict[str, float] = dict.fromkeys(FIELD_WEIGHTS, 0.0)
         for doc in docs:
-            per_field = {f: tokenize(text) for f, text in doc.fields().items()}
+            per_field = {f: tokenize(text) for f, text in doc.fields().items() if only is None or f in only}
             field_tokens.append(per_field)
             for f, toks in per_field.items():
                 totals[f] += len(toks)

@@ -1,0 +1,204 @@
+"""Fit the discovery ranking and confidence model (src/magictunnel/discovery/ranker_model.json).
+
+    .venv/bin/python bench/discovery/fit.py [--data ../shared/discovery] [--sets a.jsonl b.jsonl ...]
+                                             [--no-write] [--real-rejected 0.08]
+
+Inputs: the catalog and labelled query files in the shared format (README in ../shared/discovery):
+by default our own training sets in bench/discovery/data plus the development set. Each request's
+signals come from `DiscoveryIndex.signals`, the very code the gateway ranks with.
+
+- Ranking: a linear scorer over the signals, fitted with a softmax (listwise) loss over the whole
+  catalog, where every expected tool of a request is a correct answer; L2-regularised.
+- Confidence: a logistic model on the best tool's evidence, real requests against no-match ones
+  (classes balanced), then shifted so that the gateway's default threshold 0.7 turns away about
+  `--real-rejected` of the real training requests.
+
+Before the final fit it prints leave-one-set-out quality: fitted on all sets but one, measured on
+that one, which is the honest estimate for requests the model has not seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from magictunnel.discovery.engine import DiscoveryEngine, _query_vector
+from magictunnel.discovery.evaluation import load_catalog, load_queries
+from magictunnel.discovery.features import FEATURES
+from magictunnel.discovery.index import DiscoveryIndex
+from magictunnel.discovery.ranker import CONFIDENCE_FEATURES, MODEL_FILE, Linear, RankerModel, evidence, logit
+
+HERE = Path(__file__).resolve().parent
+MODEL_PATH = HERE.parents[1] / "src" / "magictunnel" / "discovery" / MODEL_FILE
+THRESHOLD = 0.7
+
+
+@dataclass
+class QuerySet:
+    name: str
+    features: np.ndarray  # (n_queries, n_tools, n_features)
+    labels: np.ndarray  # (n_queries, n_tools) bool
+    coverage: np.ndarray  # (n_queries, n_tools)
+    dense: np.ndarray
+    lexical: np.ndarray
+
+
+def placeholder_model() -> RankerModel:
+    zeros = np.zeros(len(FEATURES))
+    czeros = np.zeros(len(CONFIDENCE_FEATURES))
+    return RankerModel(Linear(zeros, zeros + 1, zeros), Linear(czeros, czeros + 1, czeros), {})
+
+
+def signals_for(index: DiscoveryIndex, engine: DiscoveryEngine, path: Path) -> QuerySet:
+    keys = {(d.server, d.name): i for i, d in enumerate(index.docs)}
+    feats, labels, cov, dense, lex = [], [], [], [], []
+    for q in load_queries(path):
+        sig = index.signals(q.query, _query_vector(engine.embedder, q.query))
+        y = np.zeros(len(index.docs), dtype=bool)
+        for pair in q.expected or []:
+            if pair not in keys:
+                sys.exit(f"{path}: query {q.id}: expected tool {pair[0]}/{pair[1]} is not in the catalog")
+            y[keys[pair]] = True
+        feats.append(sig.features)
+        labels.append(y)
+        cov.append(sig.coverage)
+        dense.append(sig.dense)
+        lex.append(sig.lexical)
+    return QuerySet(path.stem, *(np.stack(a) for a in (feats, labels, cov, dense, lex)))
+
+
+def merge(sets: list[QuerySet]) -> QuerySet:
+    return QuerySet(
+        "+".join(s.name for s in sets),
+        *(
+            np.concatenate([getattr(s, f) for s in sets])
+            for f in ("features", "labels", "coverage", "dense", "lexical")
+        ),
+    )
+
+
+def fit_rank(data: QuerySet, l2: float = 0.01, iters: int = 600, lr: float = 0.05) -> Linear:
+    pos = data.labels.any(axis=1)
+    x, y = data.features[pos].astype(np.float64), data.labels[pos]
+    flat = x.reshape(-1, x.shape[-1])
+    mean, scale = flat.mean(axis=0), flat.std(axis=0) + 1e-6
+    x = (x - mean) / scale
+    target = y / y.sum(axis=1, keepdims=True)
+    w = np.zeros(x.shape[-1])
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for t in range(1, iters + 1):  # Adam on the listwise softmax loss
+        s = x @ w
+        s -= s.max(axis=1, keepdims=True)
+        p = np.exp(s)
+        p /= p.sum(axis=1, keepdims=True)
+        grad = np.einsum("qn,qnf->f", p - target, x) / len(x) + l2 * w
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    return Linear(mean, scale, w)
+
+
+def top_evidence(rank: Linear, data: QuerySet) -> np.ndarray:
+    rows = []
+    for i in range(len(data.features)):
+        scores = rank.apply(data.features[i].astype(np.float64))
+        top = np.array([int(np.argmax(scores))])
+        rows.append(evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i])[0])
+    return np.array(rows)
+
+
+def fit_confidence(ev: np.ndarray, real: np.ndarray, real_rejected: float, l2: float = 0.01) -> Linear:
+    mean, scale = ev.mean(axis=0), ev.std(axis=0) + 1e-6
+    x = (ev - mean) / scale
+    y = real.astype(np.float64)
+    weight = np.where(real, 0.5 / max(real.mean(), 1e-9), 0.5 / max(1 - real.mean(), 1e-9))
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(4000):  # gradient descent on the balanced logistic loss
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        g = (p - y) * weight / len(y)
+        w -= 0.05 * (x.T @ g + l2 * w)
+        b -= 0.05 * g.sum()
+    z_real = x[real] @ w + b
+    shift = logit(THRESHOLD) - float(np.quantile(z_real, real_rejected)) if len(z_real) else 0.0
+    return Linear(mean, scale, w, b + shift)
+
+
+def fit(data: QuerySet, real_rejected: float) -> RankerModel:
+    rank = fit_rank(data)
+    confidence = fit_confidence(top_evidence(rank, data), data.labels.any(axis=1), real_rejected)
+    return RankerModel(rank, confidence, {})
+
+
+def quality(model: RankerModel, data: QuerySet) -> dict[str, float]:
+    ranks, rejected, real = [], [], data.labels.any(axis=1)
+    ev = top_evidence(model.rank, data)
+    conf = model.confidences(ev)
+    for i in range(len(data.features)):
+        rejected.append(conf[i] < THRESHOLD)
+        if real[i]:
+            order = np.argsort(-model.rank.apply(data.features[i].astype(np.float64)))
+            ranks.append(int(np.flatnonzero(data.labels[i][order])[0]))
+    r, rej = np.array(ranks), np.array(rejected)
+    return {
+        "recall_at_1": round(float((r == 0).mean()), 3),
+        "recall_at_5": round(float((r < 5).mean()), 3),
+        "mrr": round(float((1 / (r + 1)).mean()), 3),
+        "no_match_rejected": round(float(rej[~real].mean()), 3) if (~real).any() else float("nan"),
+        "real_rejected": round(float(rej[real].mean()), 3),
+        "real": int(real.sum()),
+        "no_match": int((~real).sum()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=HERE.parents[2] / "shared" / "discovery")
+    parser.add_argument(
+        "--sets", type=Path, nargs="*", help="labelled query files (default: data/*.jsonl + dev)"
+    )
+    parser.add_argument("--real-rejected", type=float, default=0.08)
+    parser.add_argument("--no-write", action="store_true", help="only print the held-out estimates")
+    args = parser.parse_args()
+    paths = args.sets or sorted((HERE / "data").glob("*.jsonl"))
+    dev = args.data / "dev-queries.jsonl"
+    if not args.sets and dev.exists():
+        paths.append(dev)
+    engine = DiscoveryEngine(cache_dir=HERE / ".cache")
+    docs = load_catalog(args.data / "catalog.json")
+    index = DiscoveryIndex.build(docs, engine.cache, model=placeholder_model())
+    sets = [signals_for(index, engine, p) for p in paths]
+    print(f"# {len(docs)} tools; sets: " + ", ".join(f"{s.name} ({len(s.features)})" for s in sets))
+    held_out: dict[str, dict[str, float]] = {}
+    if len(sets) > 1:
+        for i, test in enumerate(sets):
+            model = fit(merge([s for j, s in enumerate(sets) if j != i]), args.real_rejected)
+            held_out[test.name] = quality(model, test)
+            print(f"held out {test.name}: {json.dumps(held_out[test.name])}")
+    everything = merge(sets)
+    model = fit(everything, args.real_rejected)
+    print(f"fitted on all ({len(everything.features)} requests): {json.dumps(quality(model, everything))}")
+    for name, w in zip(FEATURES, model.rank.weights, strict=True):
+        print(f"  {name:16s} {w:+.3f}")
+    if args.no_write:
+        return
+    info = {
+        "fitted_on": [f"{s.name} ({len(s.features)} requests)" for s in sets],
+        "held_out": held_out,
+        "threshold": THRESHOLD,
+        "real_rejected_target": args.real_rejected,
+    }
+    final = RankerModel(model.rank, model.confidence, info)
+    MODEL_PATH.write_text(json.dumps(final.as_json(), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {MODEL_PATH}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Ranking signals for one request against every tool of an index, as a (n_tools, n_features) matrix.
+
+Each column is a generic signal (no tool or server is named anywhere): dense similarities of the
+request to the tool's description, name and description sentences; BM25F over all fields and over
+the name alone; how much of the request the tool covers; how much of the match comes only from
+literal values; and whether the tool takes the kinds of values the request carries. `ranker.py`
+combines them with weights fitted on labelled requests (bench/discovery/fit.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from magictunnel.discovery.lexical import LexicalIndex
+from magictunnel.discovery.slots import FEATURES as SLOT_FEATURES
+from magictunnel.discovery.slots import SlotTable
+from magictunnel.discovery.spans import mask_values
+
+FEATURES: tuple[str, ...] = (
+    "d_desc",  # cosine to the description (or best example) vector
+    "d_name",  # cosine to the tool name alone
+    "d_sent",  # cosine to the best description sentence
+    "d_comb",  # the blended dense score
+    "d_z",  # d_comb standardised over the catalog for this request
+    "d_gap",  # d_comb minus the catalog's best d_comb
+    "lex",  # BM25F over all fields, squashed into [0, 1)
+    "lex_rel",  # BM25F relative to the best tool for this request
+    "coverage",  # share of the request's IDF mass the tool matches
+    "name_coverage",  # the same, on the name and server fields only
+    "value_lex",  # the part of the BM25F score that comes only from literal values (URL, file, ...)
+    "name_lex",  # BM25F on the name and server fields, squashed
+    "coverage_x_dz",  # coverage where the dense side agrees
+    *SLOT_FEATURES,
+)
+LEXICAL_SCALE = 8.0
+NAME_LEXICAL_SCALE = 4.0
+NAME_FIELDS = ("name", "server")
+# d_comb: the description vector is sharpened by the name vector, then blended with the best sentence
+NAME_WEIGHT = 0.3
+SENTENCE_WEIGHT = 0.6
+
+
+class Segments:
+    """Rows grouped by tool (contiguous), reduced to one score per tool with a max."""
+
+    def __init__(self, owners: list[int], n_docs: int) -> None:
+        owner_arr = np.asarray(owners, dtype=np.int64)
+        self.n_docs = n_docs
+        self.starts = (
+            np.flatnonzero(np.r_[True, owner_arr[1:] != owner_arr[:-1]]) if len(owners) else owner_arr
+        )
+        self.docs = owner_arr[self.starts] if len(owners) else owner_arr
+
+    def best(self, sims: np.ndarray, fill: np.ndarray | float) -> np.ndarray:
+        out = (
+            np.array(fill, dtype=np.float32, copy=True)
+            if isinstance(fill, np.ndarray)
+            else np.full(self.n_docs, fill, dtype=np.float32)
+        )
+        if len(self.starts):
+            out[self.docs] = np.maximum.reduceat(sims, self.starts)
+        return out
+
+
+@dataclass
+class DenseTables:
+    vectors: np.ndarray  # (n_rows, dim): per tool its description vector, then its example vectors
+    rows: Segments
+    name_vectors: np.ndarray  # (n_tools, dim)
+    mix_norms: np.ndarray  # (n_tools,): |description + NAME_WEIGHT * name|
+    sentence_vectors: np.ndarray  # (n_sentences, dim), grouped by tool
+    sentences: Segments
+
+
+@dataclass
+class Signals:
+    features: np.ndarray  # (n_tools, len(FEATURES))
+    dense: np.ndarray  # d_comb, for reporting
+    lexical: np.ndarray  # squashed BM25F, for reporting
+    coverage: np.ndarray
+
+
+def dense_scores(t: DenseTables, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(d_desc, d_name, d_sent, d_comb) per tool for the unit query vector `q`."""
+    n = t.rows.n_docs
+    row_sims = t.vectors @ q
+    d_desc = t.rows.best(row_sims, -1.0)
+    d_name = t.name_vectors @ q if n else np.zeros(0, dtype=np.float32)
+    mixed = row_sims.copy()
+    if len(t.rows.starts):
+        starts = t.rows.starts
+        mixed[starts] = (row_sims[starts] + NAME_WEIGHT * d_name[t.rows.docs]) / t.mix_norms[t.rows.docs]
+    base = t.rows.best(mixed, -1.0)
+    if len(t.sentence_vectors):
+        d_sent = t.sentences.best(t.sentence_vectors @ q, d_desc)
+        best_sentence = t.sentences.best(t.sentence_vectors @ q, base)
+        d_comb = (1.0 - SENTENCE_WEIGHT) * base + SENTENCE_WEIGHT * best_sentence
+    else:
+        d_sent = d_desc
+        d_comb = base
+    return d_desc, d_name, d_sent, d_comb
+
+
+def compute(
+    query: str,
+    q: np.ndarray,
+    dense: DenseTables,
+    lexical: LexicalIndex,
+    names: LexicalIndex,
+    slots: SlotTable,
+) -> Signals:
+    d_desc, d_name, d_sent, d_comb = dense_scores(dense, q)
+    masked, hints = mask_values(query)
+    full = lexical.search(masked, hints)
+    words_only = lexical.search(masked, []) if hints else full
+    name = names.search(masked, [])
+    d_z = (d_comb - d_comb.mean()) / (float(d_comb.std()) + 1e-6)
+    lex = full.scores / (full.scores + LEXICAL_SCALE)
+    columns = [
+        d_desc,
+        d_name,
+        d_sent,
+        d_comb,
+        d_z,
+        d_comb - d_comb.max(),
+        lex,
+        full.scores / (float(full.scores.max()) + 1e-6),
+        full.coverage,
+        name.coverage,
+        (full.scores - words_only.scores) / (full.scores + LEXICAL_SCALE),
+        name.scores / (name.scores + NAME_LEXICAL_SCALE),
+        full.coverage * np.clip(d_z, 0.0, None),
+    ]
+    matrix = np.column_stack([*columns, slots.features(query)]).astype(np.float32)
+    return Signals(features=matrix, dense=d_comb, lexical=lex, coverage=full.coverage)
