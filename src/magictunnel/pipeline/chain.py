@@ -1,6 +1,7 @@
 """The one ordered middleware chain every tool execution walks.
 
-A middleware is any object with `async def __call__(ctx, call, next) -> CallToolResult`.
+A middleware is any object with `async def __call__(ctx, call, next) -> ToolResult`: a
+`CallToolResult`, or for a 2026-07-28 client an `InputRequiredResult` (see results.py).
 The last step is the router, which hands the call to the tool's backend. Smart discovery,
 REST and MCP all execute tools through `Pipeline.execute`: there is exactly one way.
 """
@@ -10,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from mcp_types import CallToolResult
-
 from magictunnel.pipeline.context import CallContext, ToolCall
+from magictunnel.pipeline.results import ToolResult
 
-Next = Callable[[CallContext, ToolCall], Awaitable[CallToolResult]]
+Next = Callable[[CallContext, ToolCall], Awaitable[ToolResult]]
 
 
 class Middleware(Protocol):
     name: str
 
-    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> CallToolResult: ...
+    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> ToolResult: ...
 
 
 class Pipeline:
@@ -43,12 +43,12 @@ class Pipeline:
             handler = _bind(middleware, handler)
         return handler
 
-    async def execute(self, ctx: CallContext, call: ToolCall) -> CallToolResult:
+    async def execute(self, ctx: CallContext, call: ToolCall) -> ToolResult:
         return await self._entry(ctx, call)
 
 
 def _bind(middleware: Middleware, nxt: Next) -> Next:
-    async def step(ctx: CallContext, call: ToolCall) -> CallToolResult:
+    async def step(ctx: CallContext, call: ToolCall) -> ToolResult:
         return await middleware(ctx, call, nxt)
 
     return step

@@ -6,11 +6,11 @@ from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from mcp_types import CallToolResult
 
 from magictunnel.backends.base import error_result
 from magictunnel.pipeline.chain import Next
 from magictunnel.pipeline.context import CallContext, ToolCall
+from magictunnel.pipeline.results import ToolResult
 
 
 @lru_cache(maxsize=4096)
@@ -36,7 +36,7 @@ class ArgumentValidation:
 
     name = "validation"
 
-    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> CallToolResult:
+    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> ToolResult:
         if call.tool.server is None:  # external servers validate their own arguments
             problems = validate_arguments(call.tool.input_schema, call.arguments)
             if problems:

@@ -30,7 +30,8 @@ from magictunnel.storage.repositories import AuditQuery, AuditRepository
 log = logging.getLogger("magictunnel.security.audit")
 
 EVENT_TYPES = ("tool_call", "access", "auth", "config_change", "security_change", "lockdown")
-OUTCOMES = ("success", "error", "denied", "blocked", "failure")
+# input_required: a tool call that ended asking a 2026-07-28 client for input (it retries)
+OUTCOMES = ("success", "error", "denied", "blocked", "failure", "input_required")
 CSV_FIELDS = (
     "id",
     "ts",

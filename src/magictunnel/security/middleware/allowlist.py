@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mcp_types import CallToolResult
-
 from magictunnel.pipeline.chain import Next
 from magictunnel.pipeline.context import CallContext, ToolCall
+from magictunnel.pipeline.results import ToolResult
 from magictunnel.security.allowlist import AllowlistService
 from magictunnel.security.middleware.denial import deny
 
@@ -16,7 +15,7 @@ class AllowlistMiddleware:
     def __init__(self, service: AllowlistService) -> None:
         self.service = service
 
-    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> CallToolResult:
+    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> ToolResult:
         decision = self.service.check_tool(call.tool.name, call.arguments)
         if not decision.allowed:
             return deny(ctx, decision)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mcp_types import CallToolResult
-
 from magictunnel.pipeline.chain import Next
 from magictunnel.pipeline.context import CallContext, ToolCall
+from magictunnel.pipeline.results import ToolResult
 from magictunnel.security.middleware.denial import deny
 from magictunnel.security.policy import PolicyService
 from magictunnel.security.policy_model import Facts
@@ -20,7 +19,7 @@ class PolicyMiddleware:
         self.service = service
         self.roles_of = roles_of  # callable(identity) -> roles, when RBAC has not run
 
-    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> CallToolResult:
+    async def __call__(self, ctx: CallContext, call: ToolCall, next: Next) -> ToolResult:
         if not self.service.has_rules and self.service.settings.default_effect == "allow":
             return await next(ctx, call)
         roles = ctx.notes.get("roles")
