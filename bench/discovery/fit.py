@@ -9,6 +9,9 @@ signals come from `DiscoveryIndex.signals`, the very code the gateway ranks with
 
 - Ranking: a linear scorer over the signals, fitted with a softmax (listwise) loss over the whole
   catalog, where every expected tool of a request is a correct answer; L2-regularised.
+- Second stage: the same with the second dense model's two signals added (minilm.py); the
+  gateway uses it for requests where stage one's best tool leads by less than `escalate_below`,
+  the `--escalate` quantile of stage one's leads on the training requests.
 - Confidence: a logistic model on the best tool's evidence, real requests against no-match ones
   (classes balanced), then shifted so that the gateway's default threshold 0.7 turns away about
   `--real-rejected` of the real training requests.
@@ -27,11 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
-from magictunnel.discovery.engine import DiscoveryEngine, _query_vector
+from magictunnel.discovery.embeddings import EmbeddingCache, UseEmbedder
 from magictunnel.discovery.evaluation import load_catalog, load_queries
-from magictunnel.discovery.features import FEATURES
+from magictunnel.discovery.features import FEATURES, FULL_FEATURES, second_columns
 from magictunnel.discovery.index import DiscoveryIndex
-from magictunnel.discovery.ranker import CONFIDENCE_FEATURES, MODEL_FILE, Linear, RankerModel, evidence, logit
+from magictunnel.discovery.minilm import MiniLmEmbedder
+from magictunnel.discovery.ranker import (
+    CONFIDENCE_FEATURES,
+    MODEL_FILE,
+    Linear,
+    RankerModel,
+    Stage,
+    evidence,
+    lead,
+    logit,
+)
 
 HERE = Path(__file__).resolve().parent
 MODEL_PATH = HERE.parents[1] / "src" / "magictunnel" / "discovery" / MODEL_FILE
@@ -41,7 +54,7 @@ THRESHOLD = 0.7
 @dataclass
 class QuerySet:
     name: str
-    features: np.ndarray  # (n_queries, n_tools, n_features)
+    features: np.ndarray  # (n_queries, n_tools, n_full_features): stage one's first, then the second model's
     labels: np.ndarray  # (n_queries, n_tools) bool
     coverage: np.ndarray  # (n_queries, n_tools)
     dense: np.ndarray
@@ -54,17 +67,19 @@ def placeholder_model() -> RankerModel:
     return RankerModel(Linear(zeros, zeros + 1, zeros), Linear(czeros, czeros + 1, czeros), {})
 
 
-def signals_for(index: DiscoveryIndex, engine: DiscoveryEngine, path: Path) -> QuerySet:
+def signals_for(index: DiscoveryIndex, embedder: UseEmbedder, second: MiniLmEmbedder, path: Path) -> QuerySet:
     keys = {(d.server, d.name): i for i, d in enumerate(index.docs)}
     feats, labels, cov, dense, lex = [], [], [], [], []
     for q in load_queries(path):
-        sig = index.signals(q.query, _query_vector(engine.embedder, q.query))
+        sig = index.signals(q.query, embedder.encode_query(q.query))
         y = np.zeros(len(index.docs), dtype=bool)
         for pair in q.expected or []:
             if pair not in keys:
                 sys.exit(f"{path}: query {q.id}: expected tool {pair[0]}/{pair[1]} is not in the catalog")
             y[keys[pair]] = True
-        feats.append(sig.features)
+        assert index.dense.second is not None
+        extra = second_columns(second.encode_query(q.query), index.dense.second)
+        feats.append(np.concatenate([sig.features, extra], axis=1))
         labels.append(y)
         cov.append(sig.coverage)
         dense.append(sig.dense)
@@ -82,9 +97,9 @@ def merge(sets: list[QuerySet]) -> QuerySet:
     )
 
 
-def fit_rank(data: QuerySet, l2: float = 0.01, iters: int = 600, lr: float = 0.05) -> Linear:
+def fit_rank(data: QuerySet, width: int, l2: float = 0.01, iters: int = 600, lr: float = 0.05) -> Linear:
     pos = data.labels.any(axis=1)
-    x, y = data.features[pos].astype(np.float64), data.labels[pos]
+    x, y = data.features[pos][..., :width].astype(np.float64), data.labels[pos]
     flat = x.reshape(-1, x.shape[-1])
     mean, scale = flat.mean(axis=0), flat.std(axis=0) + 1e-6
     x = (x - mean) / scale
@@ -105,15 +120,19 @@ def fit_rank(data: QuerySet, l2: float = 0.01, iters: int = 600, lr: float = 0.0
 
 
 def top_evidence(rank: Linear, data: QuerySet) -> np.ndarray:
+    """Evidence for each request's best tool."""
     rows = []
+    width = len(rank.weights)
     for i in range(len(data.features)):
-        scores = rank.apply(data.features[i].astype(np.float64))
+        scores = rank.apply(data.features[i][:, :width].astype(np.float64))
         top = np.array([int(np.argmax(scores))])
         rows.append(evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i])[0])
     return np.array(rows)
 
 
 def fit_confidence(ev: np.ndarray, real: np.ndarray, real_rejected: float, l2: float = 0.01) -> Linear:
+    """Logistic on the best tool's evidence: is the request one the catalog serves? Classes
+    balanced, then shifted so that THRESHOLD turns away `real_rejected` of the real requests."""
     mean, scale = ev.mean(axis=0), ev.std(axis=0) + 1e-6
     x = (ev - mean) / scale
     y = real.astype(np.float64)
@@ -129,23 +148,42 @@ def fit_confidence(ev: np.ndarray, real: np.ndarray, real_rejected: float, l2: f
     return Linear(mean, scale, w, b + shift)
 
 
-def fit(data: QuerySet, real_rejected: float) -> RankerModel:
-    rank = fit_rank(data)
+def fit_stage(data: QuerySet, width: int, real_rejected: float) -> Stage:
+    rank = fit_rank(data, width)
     confidence = fit_confidence(top_evidence(rank, data), data.labels.any(axis=1), real_rejected)
-    return RankerModel(rank, confidence, {})
+    return Stage(rank, confidence)
+
+
+def fit(data: QuerySet, real_rejected: float, escalate: float) -> RankerModel:
+    fast = fit_stage(data, len(FEATURES), real_rejected)
+    full = fit_stage(data, len(FULL_FEATURES), real_rejected)
+    leads = [lead(fast.rank.apply(f[:, : len(FEATURES)].astype(np.float64))) for f in data.features]
+    return RankerModel(fast.rank, fast.confidence, {}, full, float(np.quantile(leads, escalate)))
+
+
+def cascade(model: RankerModel, features: np.ndarray) -> tuple[Stage, np.ndarray]:
+    """The stage the gateway would use for one request, and its scores."""
+    fast = model.fast
+    scores = fast.rank.apply(features[:, : len(FEATURES)].astype(np.float64))
+    if model.full is not None and lead(scores) < model.escalate_below:
+        return model.full, model.full.rank.apply(features.astype(np.float64))
+    return fast, scores
 
 
 def quality(model: RankerModel, data: QuerySet) -> dict[str, float]:
-    ranks, rejected, real = [], [], data.labels.any(axis=1)
-    ev = top_evidence(model.rank, data)
-    conf = model.confidences(ev)
+    ranks, rejected, real, escalated = [], [], data.labels.any(axis=1), 0
     for i in range(len(data.features)):
-        rejected.append(conf[i] < THRESHOLD)
+        stage, scores = cascade(model, data.features[i])
+        escalated += stage is model.full
+        top = np.array([int(np.argmax(scores))])
+        conf = stage.confidences(evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i]))
+        rejected.append(conf[0] < THRESHOLD)
         if real[i]:
-            order = np.argsort(-model.rank.apply(data.features[i].astype(np.float64)))
+            order = np.argsort(-scores)
             ranks.append(int(np.flatnonzero(data.labels[i][order])[0]))
     r, rej = np.array(ranks), np.array(rejected)
     return {
+        "escalated": round(escalated / len(data.features), 3),
         "recall_at_1": round(float((r == 0).mean()), 3),
         "recall_at_5": round(float((r < 5).mean()), 3),
         "mrr": round(float((1 / (r + 1)).mean()), 3),
@@ -165,28 +203,37 @@ def main() -> None:
         "--sets", type=Path, nargs="*", help="labelled query files (default: data/*.jsonl + dev)"
     )
     parser.add_argument("--real-rejected", type=float, default=0.08)
+    parser.add_argument("--escalate", type=float, default=0.35, help="share of requests for stage two")
     parser.add_argument("--no-write", action="store_true", help="only print the held-out estimates")
     args = parser.parse_args()
     paths = args.sets or sorted((HERE / "data").glob("*.jsonl"))
     dev = args.data / "dev-queries.jsonl"
     if not args.sets and dev.exists():
         paths.append(dev)
-    engine = DiscoveryEngine(cache_dir=HERE / ".cache")
+    embedder, second = UseEmbedder(), MiniLmEmbedder()
     docs = load_catalog(args.data / "catalog.json")
-    index = DiscoveryIndex.build(docs, engine.cache, model=placeholder_model())
-    sets = [signals_for(index, engine, p) for p in paths]
+    index = DiscoveryIndex.build(
+        docs,
+        EmbeddingCache(embedder, HERE / ".cache"),
+        model=placeholder_model(),
+        second=EmbeddingCache(second, HERE / ".cache"),
+    )
+    sets = [signals_for(index, embedder, second, p) for p in paths]
     print(f"# {len(docs)} tools; sets: " + ", ".join(f"{s.name} ({len(s.features)})" for s in sets))
     held_out: dict[str, dict[str, float]] = {}
     if len(sets) > 1:
         for i, test in enumerate(sets):
-            model = fit(merge([s for j, s in enumerate(sets) if j != i]), args.real_rejected)
+            model = fit(merge([s for j, s in enumerate(sets) if j != i]), args.real_rejected, args.escalate)
             held_out[test.name] = quality(model, test)
             print(f"held out {test.name}: {json.dumps(held_out[test.name])}")
     everything = merge(sets)
-    model = fit(everything, args.real_rejected)
+    model = fit(everything, args.real_rejected, args.escalate)
     print(f"fitted on all ({len(everything.features)} requests): {json.dumps(quality(model, everything))}")
-    for name, w in zip(FEATURES, model.rank.weights, strict=True):
-        print(f"  {name:16s} {w:+.3f}")
+    assert model.full is not None
+    print(f"stage two below a lead of {model.escalate_below:.3f}; weights (stage one, stage two):")
+    for j, name in enumerate(FULL_FEATURES):
+        first = f"{model.rank.weights[j]:+.3f}" if j < len(FEATURES) else "      "
+        print(f"  {name:16s} {first} {model.full.rank.weights[j]:+.3f}")
     if args.no_write:
         return
     info = {
@@ -194,8 +241,9 @@ def main() -> None:
         "held_out": held_out,
         "threshold": THRESHOLD,
         "real_rejected_target": args.real_rejected,
+        "escalate_share": args.escalate,
     }
-    final = RankerModel(model.rank, model.confidence, info)
+    final = RankerModel(model.rank, model.confidence, info, model.full, model.escalate_below)
     MODEL_PATH.write_text(json.dumps(final.as_json(), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {MODEL_PATH}")
 

@@ -50,9 +50,10 @@ def latency(engine: DiscoveryEngine, texts: list[str], rounds: int = 1) -> tuple
     for _ in range(rounds):
         for text in texts:
             engine.invalidate_results()
-            qcache = getattr(engine.embedder, "_query_cache", None)
-            if qcache is not None:
-                qcache.clear()
+            for embedder in (engine.embedder, engine.second_embedder):
+                qcache = getattr(embedder, "_query_cache", None)
+                if qcache is not None:
+                    qcache.clear()
             start = time.perf_counter()
             engine.search(text, top_k=10)
             samples.append((time.perf_counter() - start) * 1000)

@@ -131,6 +131,8 @@ class SmartDiscoveryConfig(_OpenSection):
     # embedding cache directory (default <storage.data_dir>/discovery), relative to the config file
     cache_dir: str | None = None
     results_cache_ttl: float = Field(default=300.0, ge=0.0)
+    # re-rank unsure requests with a second dense model (all-MiniLM-L6-v2, ~100 MB of memory)
+    second_stage: bool = True
     max_candidates: int = Field(default=5, ge=1, le=50)
     # optional LLM re-ranking / parameter mapping: "none", "sampling" (the client's model) or "http"
     llm_mode: Literal["none", "sampling", "http"] = "none"

@@ -37,7 +37,10 @@ log = logging.getLogger("magictunnel.discovery")
 
 ACTIONS = ("discover", "search", "call")
 # how much confidence a preferred tool may trail the best one by and still be chosen
-PREFERENCE_MARGIN = 0.15
+# A preferred tool's odds against the best tool are multiplied by this (a prior of e^2), and it is
+# taken when that clears the threshold: confidences below the best one are softmax odds against
+# it, so a plausible runner-up can win and a poor fit cannot.
+PREFERENCE_ODDS = 7.39
 _STEP_SPLIT = re.compile(
     r"\s*(?:;|；|\band then\b|\bthen\b|\bafter that\b|\bafterwards\b|然后|接着|之后)\s*", re.IGNORECASE
 )
@@ -276,15 +279,16 @@ class DiscoveryBackend:
 
     @staticmethod
     def _choose(hits: list[Hit], preferred: set[str], threshold: float) -> Hit | None:
-        """The best hit above the threshold; a preferred tool wins when it is nearly as good."""
+        """The best hit above the threshold; a preferred tool wins when, with its prior, it clears it."""
         best = hits[0]
         if best.confidence < threshold:
             return None
         if preferred:
             for hit in hits:
-                if (hit.doc.key in preferred or hit.doc.name in preferred) and hit.confidence >= max(
-                    threshold, best.confidence - PREFERENCE_MARGIN
-                ):
+                if not (hit.doc.key in preferred or hit.doc.name in preferred):
+                    continue
+                boosted = min(best.confidence, hit.confidence * PREFERENCE_ODDS)
+                if boosted >= threshold:
                     return hit
         return best
 

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -153,6 +153,9 @@ class EmbeddingCache:
             log.warning("embedding cache at %s does not match the model; it will be rebuilt", self.directory)
             return
         self._vectors = {str(k): matrix[i] for i, k in enumerate(keys)}
+
+    def has_all(self, keys: Iterable[str]) -> bool:
+        return all(k in self._vectors for k in keys)
 
     def __len__(self) -> int:
         return len(self._vectors)

@@ -17,10 +17,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedder, blas_single_thread
 from magictunnel.discovery.index import DiscoveryIndex, Hit
+from magictunnel.discovery.minilm import MiniLmEmbedder
 
 log = logging.getLogger("magictunnel.discovery")
 
@@ -38,9 +40,18 @@ class DiscoveryEngine:
         cache_dir: Path | None = None,
         results_ttl: float = 300.0,
         results_max: int = 1024,
+        second_embedder: Embedder | Literal["auto"] | None = "auto",
     ) -> None:
+        """`second_embedder`: the model of the second ranking stage; "auto" uses all-MiniLM-L6-v2
+        when its package is installed and the first model is the default one."""
+        if second_embedder == "auto":
+            second_embedder = MiniLmEmbedder() if embedder is None and MiniLmEmbedder.available() else None
         self.embedder: Embedder = embedder or UseEmbedder()
         self.cache = EmbeddingCache(self.embedder, cache_dir)
+        self.second_embedder: Embedder | None = second_embedder
+        self.second_cache = (
+            EmbeddingCache(second_embedder, cache_dir) if second_embedder is not None else None
+        )
         self.index: DiscoveryIndex = DiscoveryIndex.build([], self.cache)
         self.results_ttl = results_ttl
         self._results_max = results_max
@@ -55,10 +66,18 @@ class DiscoveryEngine:
     def build(self, docs: list[ToolDoc]) -> DiscoveryIndex:
         """Build an index for `docs` and make it current (blocking; call from a worker thread)."""
         with self._build_lock:
-            index = DiscoveryIndex.build(docs, self.cache, version=self.index.version + 1)
-            self.index = index
-            self._results.clear()
-            self.builds += 1
+            second = self.second_cache
+            first: DiscoveryIndex | None = None
+            if second is not None and not second.has_all(f"{d.digest or d.content_hash()}:d" for d in docs):
+                # Serve with stage one while the second model embeds what it has not seen yet
+                # (minutes for thousands of new tools), then swap in the complete index.
+                first = DiscoveryIndex.build(docs, self.cache, version=self.index.version + 1)
+                self._swap(first)
+            index = DiscoveryIndex.build(docs, self.cache, version=self.index.version + 1, second=second)
+            if first is not None and first.stats is not None and index.stats is not None:
+                index.stats.computed += first.stats.computed
+                index.stats.seconds += first.stats.seconds
+            self._swap(index)
         stats = index.stats
         if stats is not None:
             log.info(
@@ -70,6 +89,11 @@ class DiscoveryEngine:
                 stats.seconds,
             )
         return index
+
+    def _swap(self, index: DiscoveryIndex) -> None:
+        self.index = index
+        self._results.clear()
+        self.builds += 1
 
     def invalidate_results(self) -> None:
         self._results.clear()
@@ -114,8 +138,13 @@ class DiscoveryEngine:
             return cached.hits
         with blas_single_thread():
             vector = _query_vector(self.embedder, query)
+            second = self.second_embedder
             hits = index.search(
-                query, vector, top_k=top_k, allowed=set(allowed) if allowed is not None else None
+                query,
+                vector,
+                top_k=top_k,
+                allowed=set(allowed) if allowed is not None else None,
+                second_query=(lambda text: _query_vector(second, text)) if second is not None else None,
             )
         self._results[key] = _Cached(now, hits)
         if len(self._results) > self._results_max:

@@ -33,7 +33,15 @@ FEATURES: tuple[str, ...] = (
     "name_lex",  # BM25F on the name and server fields, squashed
     "coverage_x_dz",  # coverage where the dense side agrees
     *SLOT_FEATURES,
+    "d_server",  # cosine to the mean vector of the tool's server (what the server is about)
+    "d_server_z",  # the same, standardised over the catalog
+    "desc_length",  # log length of the description (short ones say less, and match less)
+    "n_required",  # required parameters (scaled)
+    "n_params",  # parameters (scaled)
 )
+# the second stage adds the second dense model (minilm.py) to the same signals
+SECOND_FEATURES: tuple[str, ...] = ("d_second", "d_second_z")
+FULL_FEATURES: tuple[str, ...] = (*FEATURES, *SECOND_FEATURES)
 LEXICAL_SCALE = 8.0
 NAME_LEXICAL_SCALE = 4.0
 NAME_FIELDS = ("name", "server")
@@ -72,6 +80,10 @@ class DenseTables:
     mix_norms: np.ndarray  # (n_tools,): |description + NAME_WEIGHT * name|
     sentence_vectors: np.ndarray  # (n_sentences, dim), grouped by tool
     sentences: Segments
+    server_vectors: np.ndarray  # (n_servers, dim): mean description vector per server, normalised
+    server_of: np.ndarray  # (n_tools,): row of the tool's server in server_vectors
+    priors: np.ndarray  # (n_tools, 3): desc_length, n_required, n_params
+    second: np.ndarray | None = None  # (n_tools, dim2): the second model's description vectors
 
 
 @dataclass
@@ -133,5 +145,16 @@ def compute(
         name.scores / (name.scores + NAME_LEXICAL_SCALE),
         full.coverage * np.clip(d_z, 0.0, None),
     ]
-    matrix = np.column_stack([*columns, slots.features(query)]).astype(np.float32)
+    d_server = (dense.server_vectors @ q)[dense.server_of] if len(dense.server_of) else d_comb
+    d_server_z = (d_server - d_server.mean()) / (float(d_server.std()) + 1e-6)
+    matrix = np.column_stack([*columns, slots.features(query), d_server, d_server_z, dense.priors]).astype(
+        np.float32
+    )
     return Signals(features=matrix, dense=d_comb, lexical=lex, coverage=full.coverage)
+
+
+def second_columns(q2: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(n_tools, 2): cosine to the second model's description vector, and its standardised form."""
+    sims = second @ q2
+    z = (sims - sims.mean()) / (float(sims.std()) + 1e-6)
+    return np.column_stack([sims, z]).astype(np.float32)

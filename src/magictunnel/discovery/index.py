@@ -8,15 +8,24 @@ a new one when the catalog changes, so a query always sees one consistent index.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.embeddings import EmbeddingCache, text_hash
-from magictunnel.discovery.features import NAME_FIELDS, NAME_WEIGHT, DenseTables, Segments, compute
+from magictunnel.discovery.features import (
+    NAME_FIELDS,
+    NAME_WEIGHT,
+    DenseTables,
+    Segments,
+    Signals,
+    compute,
+    second_columns,
+)
 from magictunnel.discovery.lexical import LexicalIndex
-from magictunnel.discovery.ranker import RankerModel, default_model, evidence
+from magictunnel.discovery.ranker import RankerModel, default_model, evidence, lead
 from magictunnel.discovery.slots import SlotTable
 
 CANDIDATE_POOL = 50
@@ -64,8 +73,14 @@ class DiscoveryIndex:
 
     @classmethod
     def build(
-        cls, docs: list[ToolDoc], cache: EmbeddingCache, version: int = 0, model: RankerModel | None = None
+        cls,
+        docs: list[ToolDoc],
+        cache: EmbeddingCache,
+        version: int = 0,
+        model: RankerModel | None = None,
+        second: EmbeddingCache | None = None,
     ) -> DiscoveryIndex:
+        """`second`: the cache of the second dense model (stage two), when it is available."""
         start = time.perf_counter()
         misses_before = cache.misses
         keys: list[str] = []
@@ -103,9 +118,20 @@ class DiscoveryIndex:
         mix = vectors[rows.starts] + NAME_WEIGHT * name_vectors if len(docs) else name_vectors
         mix_norms = np.maximum(np.linalg.norm(mix, axis=1), 1e-9).astype(np.float32)
         cache.save(keep={*keys, *sent_keys, *name_keys})
+        second_vectors = None
+        second_misses = second.misses if second is not None else 0
+        if second is not None:
+            second_keys = [f"{d.digest or d.content_hash()}:d" for d in docs]
+            second_vectors = second.embed_keyed(second_keys, lambda i: docs[i].dense_text())
+            second.save(keep=set(second_keys))
+            second_misses = second.misses - second_misses
+        server_vectors, server_of = _server_centroids(docs, vectors[rows.starts] if len(docs) else vectors)
         lexical = LexicalIndex.cached(docs, cache.directory)
         stats = BuildStats(
-            len(docs), len(keys) + len(sent_keys), cache.misses - misses_before, time.perf_counter() - start
+            len(docs),
+            len(keys) + len(sent_keys),
+            cache.misses - misses_before + second_misses,
+            time.perf_counter() - start,
         )
         return cls(
             docs=docs,
@@ -118,6 +144,10 @@ class DiscoveryIndex:
                 mix_norms=mix_norms,
                 sentence_vectors=sentence_vectors,
                 sentences=Segments(sent_owners, len(docs)),
+                server_vectors=server_vectors,
+                server_of=server_of,
+                priors=_priors(docs),
+                second=second_vectors,
             ),
             slots=SlotTable([d.input_schema for d in docs]),
             model=model or default_model(),
@@ -129,25 +159,51 @@ class DiscoveryIndex:
     def __len__(self) -> int:
         return len(self.docs)
 
-    def signals(self, query: str, query_vector: np.ndarray):  # -> features.Signals
+    def signals(self, query: str, query_vector: np.ndarray) -> Signals:
         return compute(query, query_vector, self.dense, self.lexical, self.names, self.slots)
 
     def search(
-        self, query: str, query_vector: np.ndarray, top_k: int = 10, allowed: set[str] | None = None
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        top_k: int = 10,
+        allowed: set[str] | None = None,
+        second_query: Callable[[str], np.ndarray] | None = None,
     ) -> list[Hit]:
+        """Rank with stage one; when it is unsure and `second_query` (the second model's query
+        encoder) is given, re-rank with stage two."""
         if not self.docs:
             return []
         sig = self.signals(query, query_vector)
-        scores = self.model.scores(sig.features)
+        mask: np.ndarray | None = None
         if allowed is not None:
             mask = np.zeros(len(self.docs), dtype=bool)
             mask[[i for key in allowed if (i := self.by_key.get(key)) is not None]] = True
-            scores = np.where(mask, scores, -np.inf)
+        stage = self.model.fast
+        raw = stage.scores(sig.features)
+        scores = np.where(mask, raw, -np.inf) if mask is not None else raw
+        full = self.model.full
+        if (
+            full is not None
+            and second_query is not None
+            and self.dense.second is not None
+            and lead(scores) < self.model.escalate_below
+        ):
+            extra = second_columns(second_query(query), self.dense.second)
+            stage = full
+            raw = stage.scores(np.concatenate([sig.features, extra], axis=1))
+            scores = np.where(mask, raw, -np.inf) if mask is not None else raw
         pool = min(max(top_k, CANDIDATE_POOL), len(self.docs))
         top = np.argpartition(-scores, pool - 1)[:pool]
         top = top[np.argsort(-scores[top])]
         top = top[np.isfinite(scores[top])][:top_k]
-        confidences = self.model.confidences(evidence(scores, top, sig.coverage, sig.dense, sig.lexical))
+        # Confidence = P(the catalog serves this request), from the best tool's evidence, times
+        # each tool's softmax odds against that best tool, exp(score - best score): the ranker is
+        # a softmax model, so a tool far behind the best one (for example the best tool this
+        # client may call, when tools it may not call fit far better) gets a low confidence.
+        best = np.array([int(np.argmax(raw))])
+        served = float(stage.confidences(evidence(raw, best, sig.coverage, sig.dense, sig.lexical))[0])
+        confidences = served * np.exp(np.minimum(scores[top] - raw[best[0]], 0.0))
         hits: list[Hit] = []
         ceiling = 1.0
         for i, conf in zip(top, confidences, strict=True):
@@ -164,3 +220,27 @@ class DiscoveryIndex:
                 )
             )
         return hits
+
+
+def _server_centroids(docs: list[ToolDoc], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The normalised mean description vector of each server's tools, and each tool's server row."""
+    servers: dict[str, int] = {}
+    server_of = np.array([servers.setdefault(d.server, len(servers)) for d in docs], dtype=np.int64)
+    sums = np.zeros((len(servers), vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, server_of, vectors)
+    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+    return sums, server_of
+
+
+def _priors(docs: list[ToolDoc]) -> np.ndarray:
+    rows = []
+    for d in docs:
+        required = d.input_schema.get("required") if isinstance(d.input_schema, dict) else None
+        rows.append(
+            (
+                np.log1p(len(d.description)) / 7.0,
+                min(len(required) if isinstance(required, list) else 0, 10) / 5.0,
+                min(len(d.params), 20) / 10.0,
+            )
+        )
+    return np.asarray(rows, dtype=np.float32).reshape(len(docs), 3)

@@ -17,20 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from magictunnel.discovery.features import FEATURES
+from magictunnel.discovery.features import FEATURES, FULL_FEATURES
 
 MODEL_FILE = "ranker_model.json"
 # per-hit evidence the confidence model reads (see `evidence`)
-CONFIDENCE_FEATURES = (
-    "score",
-    "gap",
-    "score_z",
-    "coverage",
-    "dense",
-    "best_dense",
-    "best_lexical",
-    "best_coverage",
-)
+CONFIDENCE_FEATURES = ("score", "gap", "coverage", "dense", "best_dense", "best_lexical")
+GAP_LIMIT = 4.0  # leads beyond this say nothing more (and keep small catalogs in range)
 
 
 class ModelError(ValueError):
@@ -68,35 +60,11 @@ class Linear:
 
 
 @dataclass(frozen=True)
-class RankerModel:
+class Stage:
+    """A scorer and the confidence model that reads its scores."""
+
     rank: Linear
     confidence: Linear
-    info: dict[str, Any]
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RankerModel:
-        if not isinstance(data, dict):
-            raise ModelError("ranker model: expected a JSON object")
-        if tuple(data.get("features") or ()) != FEATURES:
-            raise ModelError("ranker model: its feature list does not match this version; re-run fit.py")
-        if tuple(data.get("confidence_features") or ()) != CONFIDENCE_FEATURES:
-            raise ModelError("ranker model: its confidence features do not match this version")
-        return cls(
-            rank=Linear.from_json(data.get("rank") or {}, len(FEATURES), "ranker model: rank"),
-            confidence=Linear.from_json(
-                data.get("confidence") or {}, len(CONFIDENCE_FEATURES), "ranker model: confidence"
-            ),
-            info=dict(data.get("info") or {}),
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "features": list(FEATURES),
-            "confidence_features": list(CONFIDENCE_FEATURES),
-            "rank": self.rank.as_json(),
-            "confidence": self.confidence.as_json(),
-            "info": self.info,
-        }
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         return self.rank.apply(features.astype(np.float64)).astype(np.float32)
@@ -106,30 +74,102 @@ class RankerModel:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
+@dataclass(frozen=True)
+class RankerModel:
+    """Stage one reads `FEATURES`; when its best tool leads the runner-up by less than
+    `escalate_below` (an unsure ranking) and the second dense model is available, stage two
+    re-scores with `FULL_FEATURES`."""
+
+    rank: Linear
+    confidence: Linear
+    info: dict[str, Any]
+    full: Stage | None = None
+    escalate_below: float = float("-inf")
+
+    @property
+    def fast(self) -> Stage:
+        return Stage(self.rank, self.confidence)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RankerModel:
+        if not isinstance(data, dict):
+            raise ModelError("ranker model: expected a JSON object")
+        if tuple(data.get("features") or ()) != FEATURES:
+            raise ModelError("ranker model: its feature list does not match this version; re-run fit.py")
+        if tuple(data.get("confidence_features") or ()) != CONFIDENCE_FEATURES:
+            raise ModelError("ranker model: its confidence features do not match this version")
+        full = None
+        if data.get("full") is not None:
+            if tuple(data.get("full_features") or ()) != FULL_FEATURES:
+                raise ModelError("ranker model: its second-stage features do not match this version")
+            block = data["full"] if isinstance(data["full"], dict) else {}
+            full = Stage(
+                Linear.from_json(block.get("rank") or {}, len(FULL_FEATURES), "ranker model: full.rank"),
+                Linear.from_json(
+                    block.get("confidence") or {}, len(CONFIDENCE_FEATURES), "ranker model: full.confidence"
+                ),
+            )
+        try:
+            escalate = float(data.get("escalate_below", float("-inf")))
+        except (TypeError, ValueError) as exc:
+            raise ModelError("ranker model: escalate_below must be a number") from exc
+        return cls(
+            rank=Linear.from_json(data.get("rank") or {}, len(FEATURES), "ranker model: rank"),
+            confidence=Linear.from_json(
+                data.get("confidence") or {}, len(CONFIDENCE_FEATURES), "ranker model: confidence"
+            ),
+            info=dict(data.get("info") or {}),
+            full=full,
+            escalate_below=escalate,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "features": list(FEATURES),
+            "confidence_features": list(CONFIDENCE_FEATURES),
+            "rank": self.rank.as_json(),
+            "confidence": self.confidence.as_json(),
+        }
+        if self.full is not None:
+            out["full_features"] = list(FULL_FEATURES)
+            out["full"] = {"rank": self.full.rank.as_json(), "confidence": self.full.confidence.as_json()}
+            out["escalate_below"] = round(self.escalate_below, 6)
+        out["info"] = self.info
+        return out
+
+
+def lead(scores: np.ndarray) -> float:
+    """How far the best finite score is ahead of the runner-up."""
+    finite = scores[np.isfinite(scores)]
+    if len(finite) < 2:
+        return float("inf")
+    two = np.partition(finite, len(finite) - 2)[-2:]
+    return float(two[1] - two[0])
+
+
 def evidence(
     scores: np.ndarray, picks: np.ndarray, coverage: np.ndarray, dense: np.ndarray, lexical: np.ndarray
 ) -> np.ndarray:
-    """Per picked tool: its score, its lead over the best other tool (negative below the top),
-    its score standardised over the catalog, its coverage and dense score, and the request's best
-    dense, lexical and coverage values over the whole catalog."""
+    """Per picked tool: its score, its lead over the best other tool of the whole catalog (negative
+    below the top, clipped to +-GAP_LIMIT), its coverage of the request and its dense score, and
+    the request's best dense and lexical scores over the catalog (how well anything fits)."""
     finite = scores[np.isfinite(scores)]
     if not len(picks) or not len(finite):
         return np.zeros((0, len(CONFIDENCE_FEATURES)))
     order = np.sort(finite)[::-1]
-    top, second = float(order[0]), float(order[1]) if len(order) > 1 else float(order[0]) - 1.0
-    mean, sd = float(finite.mean()), float(finite.std()) + 1e-6
+    top = float(order[0])
+    second = float(order[1]) if len(order) > 1 else top - GAP_LIMIT
     picked = scores[picks].astype(np.float64)
-    gap = np.where(picked >= top, picked - second, picked - top)
+    gap = np.clip(np.where(picked >= top, picked - second, picked - top), -GAP_LIMIT, GAP_LIMIT)
+    n = len(picks)
     return np.column_stack(
         [
             picked,
             gap,
-            (picked - mean) / sd,
             coverage[picks],
             dense[picks],
-            np.full(len(picks), float(dense.max())),
-            np.full(len(picks), float(lexical.max())),
-            np.full(len(picks), float(coverage.max())),
+            np.full(n, float(dense.max())),
+            np.full(n, float(lexical.max())),
         ]
     )
 

@@ -51,6 +51,7 @@ class DiscoveryService:
         self.engine = engine or DiscoveryEngine(
             cache_dir=data_dir_for(gateway.loaded, gateway.base_dir),
             results_ttl=self.config.results_cache_ttl,
+            second_embedder="auto" if self.config.second_stage else None,
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -88,9 +89,10 @@ class DiscoveryService:
         assert self._ready is not None
         try:
             await asyncio.to_thread(self.engine.build, self.docs())
-            warm = getattr(self.engine.embedder, "warm", None)
-            if warm is not None:  # load the model now rather than on the first request
-                await asyncio.to_thread(warm)
+            for embedder in (self.engine.embedder, self.engine.second_embedder):
+                warm = getattr(embedder, "warm", None)
+                if warm is not None:  # load the model now rather than on the first request
+                    await asyncio.to_thread(warm)
         except Exception as exc:
             self.engine.last_error = f"{type(exc).__name__}: {exc}"
             log.error("smart discovery could not build its index: %s", self.engine.last_error)

