@@ -176,7 +176,9 @@ def main() -> int:
             own_tmp = tempfile.TemporaryDirectory()
             cache_dir = Path(own_tmp.name)
         t0 = time.perf_counter()
-        big_engine = DiscoveryEngine(embedder=engine.embedder, cache_dir=cache_dir)
+        big_engine = DiscoveryEngine(
+            embedder=engine.embedder, cache_dir=cache_dir, second_embedder=engine.second_embedder
+        )
         big_engine.build(big)
         big_cold = time.perf_counter() - t0
         big_warm_report = warm_start(len(big), cache_dir, args.data)

@@ -31,6 +31,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(300)]
 
 MODERN = "2026-07-28"
 READ = "show me what is inside a file"
+# The request names no file on purpose (so a parameter is missing); that also makes the ranker less
+# sure of read_file than of a request with a path, so these calls accept a lower confidence.
+READ_ARGS = {"request": READ, "confidence_threshold": 0.5}
 EXTRA_TOOLS = """
 tools:
   - name: repeat_text
@@ -83,7 +86,7 @@ def payload(result: types.CallToolResult) -> dict[str, Any]:
 
 async def first_round(client: Client, request: str) -> types.InputRequiredResult:
     result = await client.session.call_tool(
-        "smart_tool_discovery", {"request": request}, allow_input_required=True
+        "smart_tool_discovery", {"request": request, "confidence_threshold": 0.5}, allow_input_required=True
     )
     assert isinstance(result, types.InputRequiredResult), result
     assert result.request_state and result.input_requests
@@ -111,7 +114,7 @@ async def test_accepted_answer_runs_the_chosen_tool(gateway: RunningGateway) -> 
     asked: list[dict[str, Any]] = []
     hello = str(gateway.workdir / "hello.txt")
     async with modern(gateway, elicitation_callback=answering(accept(path=hello), asked=asked)) as client:
-        result = await client.call_tool("smart_tool_discovery", {"request": READ})
+        result = await client.call_tool("smart_tool_discovery", READ_ARGS)
     out = payload(result)
     assert not result.is_error
     assert out["status"] == "executed" and out["tool"] == "read_file", out
@@ -129,7 +132,7 @@ async def test_manual_retry_with_input_responses(gateway: RunningGateway) -> Non
         first = await first_round(client, READ)
         result = await client.session.call_tool(
             "smart_tool_discovery",
-            {"request": READ},
+            READ_ARGS,
             input_responses={RESPONSE_KEY: accept(path=hello)},
             request_state=first.request_state,
         )
@@ -156,7 +159,7 @@ async def test_answers_are_coerced_and_validated(gateway: RunningGateway) -> Non
 async def test_declined_or_cancelled_runs_nothing(gateway: RunningGateway, action: str) -> None:
     reply = types.ElicitResult(action=action)  # type: ignore[arg-type]
     async with modern(gateway, elicitation_callback=answering(reply)) as client:
-        result = await client.call_tool("smart_tool_discovery", {"request": READ})
+        result = await client.call_tool("smart_tool_discovery", READ_ARGS)
     out = payload(result)
     assert not result.is_error
     assert out["status"] == "missing_parameters" and out["missing"] == ["path"]
@@ -166,15 +169,13 @@ async def test_declined_or_cancelled_runs_nothing(gateway: RunningGateway, actio
 
 async def test_client_without_elicitation_gets_the_missing_list(gateway: RunningGateway) -> None:
     async with modern(gateway) as client:  # no elicitation callback: the capability is not declared
-        result = await client.session.call_tool(
-            "smart_tool_discovery", {"request": READ}, allow_input_required=True
-        )
+        result = await client.session.call_tool("smart_tool_discovery", READ_ARGS, allow_input_required=True)
     assert isinstance(result, types.CallToolResult)
     out = payload(result)
     assert out["status"] == "missing_parameters" and out["missing"] == ["path"]
     assert out["input_schema"]["required"] == ["path"]
 
-    raw = post(gateway, {"request": READ}, capabilities={"sampling": {}})
+    raw = post(gateway, READ_ARGS, capabilities={"sampling": {}})
     assert raw["result"]["structuredContent"]["status"] == "missing_parameters"
     assert "resultType" not in raw["result"] or raw["result"]["resultType"] != "input_required"
 
@@ -215,7 +216,7 @@ def _forge(state: str, **changes: Any) -> str:
 
 async def test_bad_request_state_is_invalid_params(gateway: RunningGateway) -> None:
     caps = {"elicitation": {"form": {}}}
-    first = post(gateway, {"request": READ}, caps)["result"]
+    first = post(gateway, READ_ARGS, caps)["result"]
     assert first["resultType"] == "input_required"
     state = first["requestState"]
     other = post(gateway, {"request": "repeat the phrase 'x'"}, caps)["result"]["requestState"]
@@ -227,21 +228,21 @@ async def test_bad_request_state_is_invalid_params(gateway: RunningGateway) -> N
         "other request": (other, "different request"),
     }
     for name, (bad, reason) in bad_states.items():
-        reply = post(gateway, {"request": READ}, caps, requestState=bad, inputResponses=answer)
+        reply = post(gateway, READ_ARGS, caps, requestState=bad, inputResponses=answer)
         assert "error" in reply, (name, reply)
         assert reply["error"]["code"] == types.INVALID_PARAMS, (name, reply)
         assert "requestState" in reply["error"]["message"] and reason in reply["error"]["message"], name
 
     # the state is bound to the call's arguments: the same state with other arguments is refused
-    reply = post(gateway, {"request": READ, "context": "x"}, caps, requestState=state, inputResponses=answer)
+    reply = post(gateway, {**READ_ARGS, "context": "x"}, caps, requestState=state, inputResponses=answer)
     assert reply["error"]["code"] == types.INVALID_PARAMS and "different request" in reply["error"]["message"]
     # a genuine state without the answer it asked for
-    reply = post(gateway, {"request": READ}, caps, requestState=state, inputResponses={})
+    reply = post(gateway, READ_ARGS, caps, requestState=state, inputResponses={})
     assert reply["error"]["code"] == types.INVALID_PARAMS and RESPONSE_KEY in reply["error"]["message"]
     # ...and with it, it still works after all the refusals
     hello = str(gateway.workdir / "hello.txt")
     ok = {RESPONSE_KEY: {"action": "accept", "content": {"path": hello}}}
-    done = post(gateway, {"request": READ}, caps, requestState=state, inputResponses=ok)["result"]
+    done = post(gateway, READ_ARGS, caps, requestState=state, inputResponses=ok)["result"]
     assert done["structuredContent"]["status"] == "executed"
     assert done["content"][0]["text"] == "hello from a file\n"
     assert "Traceback" not in gateway.log()
@@ -254,7 +255,7 @@ async def test_sdk_client_sees_invalid_params_for_a_tampered_state(gateway: Runn
         with pytest.raises(MCPError) as caught:
             await client.session.call_tool(
                 "smart_tool_discovery",
-                {"request": READ},
+                READ_ARGS,
                 input_responses={RESPONSE_KEY: accept(path="/etc/hostname")},
                 request_state=_forge(first.request_state, arguments={"path": "/etc/passwd"}),
             )
@@ -265,7 +266,7 @@ async def test_sdk_client_sees_invalid_params_for_a_tampered_state(gateway: Runn
 def test_expired_state_is_refused() -> None:
     rounds = InputRounds(ttl=-1.0)
     ctx = CallContext()
-    binding = rounds.binding("smart_tool_discovery", {"request": READ}, ctx)
+    binding = rounds.binding("smart_tool_discovery", READ_ARGS, ctx)
     state = rounds.issue(binding, "read_file", Mapping(missing=["path"]), {"tool": "read_file"})
     with pytest.raises(MCPError, match="expired") as caught:
         rounds.verify(state, binding)
@@ -289,7 +290,7 @@ async def test_advanced_mode_pipeline_passes_the_round(tmp_path: Path) -> None:
     env = {"MAGICTUNNEL_ADMIN_PASSWORD": "Discovery-Tests-Passw0rd"}
     with run_gateway(make_workdir(tmp_path, config), env=env, timeout=90) as gw:
         async with modern(gw, elicitation_callback=answering(accept(path=hello))) as client:
-            result = await client.call_tool("smart_tool_discovery", {"request": READ})
+            result = await client.call_tool("smart_tool_discovery", READ_ARGS)
         out = payload(result)
         assert out["status"] == "executed" and result.content[0].text == "hello from a file\n", out
         assert "started in advanced mode" in gw.log() and "Traceback" not in gw.log()

@@ -19,8 +19,6 @@ from magictunnel.discovery.slots import SlotTable
 from magictunnel.discovery.spans import mask_values
 
 FEATURES: tuple[str, ...] = (
-    "d_desc",  # cosine to the description (or best example) vector
-    "d_name",  # cosine to the tool name alone
     "d_sent",  # cosine to the best description sentence
     "d_comb",  # the blended dense score
     "d_z",  # d_comb standardised over the catalog for this request
@@ -74,10 +72,8 @@ class Segments:
 
 @dataclass
 class DenseTables:
-    vectors: np.ndarray  # (n_rows, dim): per tool its description vector, then its example vectors
-    rows: Segments
-    name_vectors: np.ndarray  # (n_tools, dim)
-    mix_norms: np.ndarray  # (n_tools,): |description + NAME_WEIGHT * name|
+    vectors: np.ndarray  # (n_rows, dim): per tool its description vector sharpened by its name
+    rows: Segments  # vector, then its example vectors
     sentence_vectors: np.ndarray  # (n_sentences, dim), grouped by tool
     sentences: Segments
     server_vectors: np.ndarray  # (n_servers, dim): mean description vector per server, normalised
@@ -94,25 +90,13 @@ class Signals:
     coverage: np.ndarray
 
 
-def dense_scores(t: DenseTables, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(d_desc, d_name, d_sent, d_comb) per tool for the unit query vector `q`."""
-    n = t.rows.n_docs
-    row_sims = t.vectors @ q
-    d_desc = t.rows.best(row_sims, -1.0)
-    d_name = t.name_vectors @ q if n else np.zeros(0, dtype=np.float32)
-    mixed = row_sims.copy()
-    if len(t.rows.starts):
-        starts = t.rows.starts
-        mixed[starts] = (row_sims[starts] + NAME_WEIGHT * d_name[t.rows.docs]) / t.mix_norms[t.rows.docs]
-    base = t.rows.best(mixed, -1.0)
-    if len(t.sentence_vectors):
-        d_sent = t.sentences.best(t.sentence_vectors @ q, d_desc)
-        best_sentence = t.sentences.best(t.sentence_vectors @ q, base)
-        d_comb = (1.0 - SENTENCE_WEIGHT) * base + SENTENCE_WEIGHT * best_sentence
-    else:
-        d_sent = d_desc
-        d_comb = base
-    return d_desc, d_name, d_sent, d_comb
+def dense_scores(t: DenseTables, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(d_sent, d_comb) per tool for the unit query vector `q`."""
+    base = t.rows.best(t.vectors @ q, -1.0)
+    if not len(t.sentence_vectors):
+        return base, base
+    best_sentence = t.sentences.best(t.sentence_vectors @ q, base)
+    return best_sentence, (1.0 - SENTENCE_WEIGHT) * base + SENTENCE_WEIGHT * best_sentence
 
 
 def compute(
@@ -123,7 +107,7 @@ def compute(
     names: LexicalIndex,
     slots: SlotTable,
 ) -> Signals:
-    d_desc, d_name, d_sent, d_comb = dense_scores(dense, q)
+    d_sent, d_comb = dense_scores(dense, q)
     masked, hints = mask_values(query)
     full = lexical.search(masked, hints)
     words_only = lexical.search(masked, []) if hints else full
@@ -131,8 +115,6 @@ def compute(
     d_z = (d_comb - d_comb.mean()) / (float(d_comb.std()) + 1e-6)
     lex = full.scores / (full.scores + LEXICAL_SCALE)
     columns = [
-        d_desc,
-        d_name,
         d_sent,
         d_comb,
         d_z,

@@ -115,8 +115,10 @@ class DiscoveryIndex:
         name_keys = [text_hash(cache.embedder.model_id, n) for n in names]
         name_vectors = cache.embed_keyed(name_keys, names.__getitem__)
         rows = Segments(owners, len(docs))
-        mix = vectors[rows.starts] + NAME_WEIGHT * name_vectors if len(docs) else name_vectors
-        mix_norms = np.maximum(np.linalg.norm(mix, axis=1), 1e-9).astype(np.float32)
+        # the tool's own name, embedded alone, sharpens its description vector
+        vectors = vectors.copy()
+        vectors[rows.starts] += NAME_WEIGHT * name_vectors
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         cache.save(keep={*keys, *sent_keys, *name_keys})
         second_vectors = None
         second_misses = second.misses if second is not None else 0
@@ -140,8 +142,6 @@ class DiscoveryIndex:
             dense=DenseTables(
                 vectors=vectors,
                 rows=rows,
-                name_vectors=name_vectors,
-                mix_norms=mix_norms,
                 sentence_vectors=sentence_vectors,
                 sentences=Segments(sent_owners, len(docs)),
                 server_vectors=server_vectors,
