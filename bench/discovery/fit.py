@@ -203,7 +203,7 @@ def main() -> None:
         "--sets", type=Path, nargs="*", help="labelled query files (default: data/*.jsonl + dev)"
     )
     parser.add_argument("--real-rejected", type=float, default=0.08)
-    parser.add_argument("--escalate", type=float, default=0.35, help="share of requests for stage two")
+    parser.add_argument("--escalate", type=float, default=0.25, help="share of requests for stage two")
     parser.add_argument("--no-write", action="store_true", help="only print the held-out estimates")
     args = parser.parse_args()
     paths = args.sets or sorted((HERE / "data").glob("*.jsonl"))

@@ -79,7 +79,8 @@ class SlotTable:
     def features(self, text: str) -> np.ndarray:
         """(n_tools, 3): share of the request's value kinds the tool takes; 1 when it takes none of
         them; 1 when it requires a distinctive kind (URL, email, path, coordinates) the request lacks."""
-        present = np.array([k in request_kinds(text) for k in KINDS], dtype=np.float32)
+        kinds = request_kinds(text)
+        present = np.array([k in kinds for k in KINDS], dtype=np.float32)
         n = float(present.sum())
         n_tools = len(self.takes)
         if n:
