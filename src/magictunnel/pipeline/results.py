@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CallToolResult, InputRequiredResult
 
 from magictunnel.pipeline.context import CallContext
 
@@ -40,11 +40,27 @@ def input_required_of(result: Any) -> InputRequiredResult | None:
     return None
 
 
-def request_params(ctx: CallContext) -> Mapping[str, Any]:
-    """The raw params of the MCP request behind this call ({} when there is none)."""
-    rctx = getattr(ctx.session, "request_context", None) if ctx.session is not None else None
+def session_params(session: Any) -> Mapping[str, Any]:
+    """The raw params of the MCP request a client handle is serving ({} when there is none)."""
+    rctx = getattr(session, "request_context", None) if session is not None else None
     params = getattr(rctx, "params", None) if rctx is not None else None
     return params if isinstance(params, Mapping) else {}
+
+
+def session_capabilities(session: Any) -> dict[str, Any] | None:
+    """What the client declared: its 2026-07-28 request `_meta`, else its session's; None if neither."""
+    if session is None:
+        return None
+    meta = session_params(session).get("_meta")
+    if isinstance(meta, Mapping) and isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), Mapping):
+        return dict(meta[CLIENT_CAPABILITIES_META_KEY])
+    caps = getattr(session, "capabilities", None)
+    return dict(caps) if isinstance(caps, Mapping) else None
+
+
+def request_params(ctx: CallContext) -> Mapping[str, Any]:
+    """The raw params of the MCP request behind this call ({} when there is none)."""
+    return session_params(ctx.session)
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,7 @@ class _RequestView:
 
 
 class _SessionView:
-    """The client's session (handle) as seen by later stages, with other request params."""
+    """A client's session (handle) whose current request carries other params."""
 
     def __init__(self, real: Any, params: dict[str, Any]) -> None:
         self._real = real
@@ -105,6 +121,11 @@ class _SessionView:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+def session_with_params(session: Any, params: dict[str, Any]) -> Any:
+    """`session` as seen by code that must read `params` as its current request's params."""
+    return _SessionView(session, params)
 
 
 def with_input_responses(ctx: CallContext, responses: Mapping[str, Any]) -> CallContext:

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
-from mcp_types import CLIENT_CAPABILITIES_META_KEY, INVALID_PARAMS, LOG_LEVEL_META_KEY
+from mcp_types import INVALID_PARAMS, LOG_LEVEL_META_KEY
 
 from magictunnel.catalog.models import PromptDef
+from magictunnel.pipeline.results import INPUT_PARAMS, session_capabilities, session_params
 from magictunnel.upstream.exchange import Exchange, ExchangeHandle, Exchanges
 from magictunnel.upstream.naming import template_matches
 
@@ -43,24 +44,6 @@ log = logging.getLogger("magictunnel.upstream.forwarding")
 
 RESOURCE_NOT_FOUND = -32002
 MAX_INPUT_ROUNDS = 10
-_PASSTHROUGH_PARAMS = ("inputResponses", "requestState")
-
-
-def _client_params(handle: Any) -> Mapping[str, Any]:
-    ctx = getattr(handle, "request_context", None)
-    params = getattr(ctx, "params", None) if ctx is not None else None
-    return params if isinstance(params, Mapping) else {}
-
-
-def _client_capabilities(handle: Any) -> dict[str, Any] | None:
-    """What the calling client declared: its 2026-07-28 request `_meta`, else its session's."""
-    if handle is None:
-        return None
-    meta = _client_params(handle).get("_meta")
-    if isinstance(meta, Mapping) and isinstance(meta.get(CLIENT_CAPABILITIES_META_KEY), Mapping):
-        return dict(meta[CLIENT_CAPABILITIES_META_KEY])
-    caps = getattr(handle, "capabilities", None)
-    return dict(caps) if isinstance(caps, Mapping) else None
 
 
 def _is_modern(handle: Any) -> bool:
@@ -79,7 +62,7 @@ class Forwarder:
     # ---- helpers -------------------------------------------------------------------------
     def _meta_for(self, handle: Any) -> dict[str, Any]:
         meta: dict[str, Any] = {}
-        client_meta = _client_params(handle).get("_meta")
+        client_meta = session_params(handle).get("_meta")
         if isinstance(client_meta, Mapping) and LOG_LEVEL_META_KEY in client_meta:
             meta[LOG_LEVEL_META_KEY] = client_meta[LOG_LEVEL_META_KEY]
         elif handle is not None and getattr(handle, "key", None) in self.log_levels:
@@ -107,19 +90,19 @@ class Forwarder:
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """An interactive request (tools/call, prompts/get, resources/read) with input_required handling."""
-        client_params = _client_params(handle)
+        client_params = session_params(handle)
         modern_client = _is_modern(handle)
         if modern_client and not conn.modern:
             return await self._exchange(conn, method, params, handle, client_params, timeout)
         if modern_client:
-            for key in _PASSTHROUGH_PARAMS:
+            for key in INPUT_PARAMS:
                 if key in client_params:
                     params[key] = client_params[key]
         meta = self._meta_for(handle)
         if meta and conn.modern:
             params["_meta"] = {**(params.get("_meta") or {}), **meta}
         on_progress = self._progress_for(handle)
-        caps = _client_capabilities(handle)
+        caps = session_capabilities(handle)
         raw = await conn.raw_request(
             method, params, timeout=timeout, handle=handle, on_progress=on_progress, client_capabilities=caps
         )
@@ -133,7 +116,7 @@ class Forwarder:
                     "could not obtain" + ("" if handle else " (no MCP client to ask)"),
                 )
             responses = await self._ask_client(conn, raw.get("inputRequests") or {}, handle)
-            retry = {k: v for k, v in params.items() if k not in _PASSTHROUGH_PARAMS}
+            retry = {k: v for k, v in params.items() if k not in INPUT_PARAMS}
             if responses:
                 retry["inputResponses"] = responses
             if raw.get("requestState") is not None:
@@ -168,7 +151,7 @@ class Forwarder:
             return await self.exchanges.next(ex, wait)
         ex = Exchange(method, target)
         proxy = ExchangeHandle(handle, ex)
-        caps = _client_capabilities(handle)
+        caps = session_capabilities(handle)
 
         async def run() -> None:
             try:
