@@ -32,7 +32,7 @@ import numpy as np
 
 from magictunnel.discovery.embeddings import EmbeddingCache, UseEmbedder
 from magictunnel.discovery.evaluation import load_catalog, load_queries
-from magictunnel.discovery.features import FEATURES, FULL_FEATURES, second_columns
+from magictunnel.discovery.features import FEATURES, FULL_FEATURES, INTENT_COLUMNS, second_columns
 from magictunnel.discovery.index import DiscoveryIndex
 from magictunnel.discovery.minilm import MiniLmEmbedder
 from magictunnel.discovery.ranker import (
@@ -78,7 +78,7 @@ def signals_for(index: DiscoveryIndex, embedder: UseEmbedder, second: MiniLmEmbe
                 sys.exit(f"{path}: query {q.id}: expected tool {pair[0]}/{pair[1]} is not in the catalog")
             y[keys[pair]] = True
         assert index.dense.second is not None
-        extra = second_columns(second.encode_query(q.query), index.dense.second)
+        extra = second_columns(q.query, second.encode_query(q.query), index.dense.second)
         feats.append(np.concatenate([sig.features, extra], axis=1))
         labels.append(y)
         cov.append(sig.coverage)
@@ -119,6 +119,10 @@ def fit_rank(data: QuerySet, width: int, l2: float = 0.01, iters: int = 600, lr:
     return Linear(mean, scale, w)
 
 
+def intent(data: QuerySet, i: int) -> np.ndarray:
+    return data.features[i][:, INTENT_COLUMNS]
+
+
 def top_evidence(rank: Linear, data: QuerySet) -> np.ndarray:
     """Evidence for each request's best tool."""
     rows = []
@@ -126,7 +130,9 @@ def top_evidence(rank: Linear, data: QuerySet) -> np.ndarray:
     for i in range(len(data.features)):
         scores = rank.apply(data.features[i][:, :width].astype(np.float64))
         top = np.array([int(np.argmax(scores))])
-        rows.append(evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i])[0])
+        rows.append(
+            evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i], intent(data, i))[0]
+        )
     return np.array(rows)
 
 
@@ -176,7 +182,9 @@ def quality(model: RankerModel, data: QuerySet) -> dict[str, float]:
         stage, scores = cascade(model, data.features[i])
         escalated += stage is model.full
         top = np.array([int(np.argmax(scores))])
-        conf = stage.confidences(evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i]))
+        conf = stage.confidences(
+            evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i], intent(data, i))
+        )
         rejected.append(conf[0] < THRESHOLD)
         if real[i]:
             order = np.argsort(-scores)
@@ -203,7 +211,7 @@ def main() -> None:
         "--sets", type=Path, nargs="*", help="labelled query files (default: data/*.jsonl + dev)"
     )
     parser.add_argument("--real-rejected", type=float, default=0.08)
-    parser.add_argument("--escalate", type=float, default=0.25, help="share of requests for stage two")
+    parser.add_argument("--escalate", type=float, default=0.4, help="share of requests for stage two")
     parser.add_argument("--no-write", action="store_true", help="only print the held-out estimates")
     args = parser.parse_args()
     paths = args.sets or sorted((HERE / "data").glob("*.jsonl"))

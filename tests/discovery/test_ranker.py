@@ -91,10 +91,19 @@ def test_lead_and_evidence() -> None:
     scores = np.array([1.0, 3.0, -np.inf, 2.5])
     assert lead(scores) == pytest.approx(0.5)
     assert lead(np.array([1.0])) == float("inf")
-    ev = evidence(scores, np.array([1, 0]), np.ones(4), np.zeros(4), np.zeros(4))
+    intent = np.zeros((4, 3))
+    intent[0, 0] = 1.0  # tool 0 does what the request asks, tool 1 clashes with it
+    intent[1, 2] = 1.0
+    ev = evidence(scores, np.array([1, 0]), np.ones(4), np.zeros(4), np.zeros(4), intent)
     assert ev.shape == (2, len(CONFIDENCE_FEATURES))
     assert ev[0, 1] == pytest.approx(0.5)  # the best tool leads the runner-up by 0.5
     assert ev[1, 1] == pytest.approx(-2.0)  # the third is 2.0 behind the best
+    column = {name: j for j, name in enumerate(CONFIDENCE_FEATURES)}
+    assert ev[0, column["act_clash"]] == 1.0 and ev[1, column["act_match"]] == 1.0
+    assert ev[0, column["act_unserved"]] == 0.0  # tool 0 is among the best five and does it
+    intent[0, 0] = 0.0
+    ev = evidence(scores, np.array([1]), np.ones(4), np.zeros(4), np.zeros(4), intent)
+    assert ev[0, column["act_unserved"]] == 1.0  # the request names an action no tool does
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +154,7 @@ def test_engine_builds_both_stages_and_escalates_unsure_requests(tmp_path: Path)
     escalated = index.search(query, vector, top_k=3, second_query=spy)
     assert calls == [query]
     assert index.model.full is not None
-    extra = second_columns(second.encode([query])[0], index.dense.second)
+    extra = second_columns(query, second.encode([query])[0], index.dense.second)
     expected = index.model.full.scores(np.concatenate([sig.features, extra], axis=1))
     assert [h.score for h in escalated] == pytest.approx(sorted(expected.tolist(), reverse=True))
     # never unsure: the second model is not asked

@@ -3,7 +3,8 @@
 Each column is a generic signal (no tool or server is named anywhere): dense similarities of the
 request to the tool's description, name and description sentences; BM25F over all fields and over
 the name alone; how much of the request the tool covers; how much of the match comes only from
-literal values; and whether the tool takes the kinds of values the request carries. `ranker.py`
+literal values; whether the tool takes the kinds of values the request carries; and whether it does
+what the request asks (create, read, delete, send, buy, ...). `ranker.py`
 combines them with weights fitted on labelled requests (bench/discovery/fit.py).
 """
 
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from magictunnel.discovery.intents import FEATURES as INTENT_FEATURES
+from magictunnel.discovery.intents import IntentTable
 from magictunnel.discovery.lexical import LexicalIndex
 from magictunnel.discovery.slots import FEATURES as SLOT_FEATURES
 from magictunnel.discovery.slots import SlotTable
 from magictunnel.discovery.spans import mask_values
+from magictunnel.discovery.text import is_cjk
 
 FEATURES: tuple[str, ...] = (
     "d_sent",  # cosine to the best description sentence
@@ -31,14 +35,16 @@ FEATURES: tuple[str, ...] = (
     "name_lex",  # BM25F on the name and server fields, squashed
     "coverage_x_dz",  # coverage where the dense side agrees
     *SLOT_FEATURES,
+    *INTENT_FEATURES,
     "d_server",  # cosine to the mean vector of the tool's server (what the server is about)
     "d_server_z",  # the same, standardised over the catalog
     "desc_length",  # log length of the description (short ones say less, and match less)
     "n_required",  # required parameters (scaled)
     "n_params",  # parameters (scaled)
 )
+INTENT_COLUMNS = [FEATURES.index(name) for name in INTENT_FEATURES]
 # the second stage adds the second dense model (minilm.py) to the same signals
-SECOND_FEATURES: tuple[str, ...] = ("d_second", "d_second_z")
+SECOND_FEATURES: tuple[str, ...] = ("d_second", "d_second_z", "d_second_z_cjk")
 FULL_FEATURES: tuple[str, ...] = (*FEATURES, *SECOND_FEATURES)
 LEXICAL_SCALE = 8.0
 NAME_LEXICAL_SCALE = 4.0
@@ -106,6 +112,7 @@ def compute(
     lexical: LexicalIndex,
     names: LexicalIndex,
     slots: SlotTable,
+    intents: IntentTable,
 ) -> Signals:
     d_sent, d_comb = dense_scores(dense, q)
     masked, hints = mask_values(query)
@@ -129,14 +136,28 @@ def compute(
     ]
     d_server = (dense.server_vectors @ q)[dense.server_of] if len(dense.server_of) else d_comb
     d_server_z = (d_server - d_server.mean()) / (float(d_server.std()) + 1e-6)
-    matrix = np.column_stack([*columns, slots.features(query), d_server, d_server_z, dense.priors]).astype(
-        np.float32
-    )
+    matrix = np.column_stack(
+        [
+            *columns,
+            slots.features(query),
+            intents.features(query),
+            d_server,
+            d_server_z,
+            dense.priors,
+        ]
+    ).astype(np.float32)
     return Signals(features=matrix, dense=d_comb, lexical=lex, coverage=full.coverage)
 
 
-def second_columns(q2: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(n_tools, 2): cosine to the second model's description vector, and its standardised form."""
+def second_columns(query: str, q2: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(n_tools, 3): cosine to the second model's description vector, its standardised form, and
+    that form again scaled by the request's share of CJK characters (the second model reads
+    English only, so the ranker can trust it less for Chinese or Japanese requests)."""
     sims = second @ q2
     z = (sims - sims.mean()) / (float(sims.std()) + 1e-6)
-    return np.column_stack([sims, z]).astype(np.float32)
+    return np.column_stack([sims, z, z * cjk_share(query)]).astype(np.float32)
+
+
+def cjk_share(text: str) -> float:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(is_cjk(ch) for ch in letters) / len(letters) if letters else 0.0

@@ -16,6 +16,7 @@ import numpy as np
 from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.embeddings import EmbeddingCache, text_hash
 from magictunnel.discovery.features import (
+    INTENT_COLUMNS,
     NAME_FIELDS,
     NAME_WEIGHT,
     DenseTables,
@@ -24,6 +25,7 @@ from magictunnel.discovery.features import (
     compute,
     second_columns,
 )
+from magictunnel.discovery.intents import IntentTable
 from magictunnel.discovery.lexical import LexicalIndex
 from magictunnel.discovery.ranker import RankerModel, default_model, evidence, lead
 from magictunnel.discovery.slots import SlotTable
@@ -62,6 +64,7 @@ class DiscoveryIndex:
     names: LexicalIndex  # BM25F over the name and server fields only
     dense: DenseTables
     slots: SlotTable
+    intents: IntentTable
     model: RankerModel
     version: int = 0
     stats: BuildStats | None = None
@@ -150,6 +153,7 @@ class DiscoveryIndex:
                 second=second_vectors,
             ),
             slots=SlotTable([d.input_schema for d in docs]),
+            intents=IntentTable(docs),
             model=model or default_model(),
             version=version,
             stats=stats,
@@ -160,7 +164,7 @@ class DiscoveryIndex:
         return len(self.docs)
 
     def signals(self, query: str, query_vector: np.ndarray) -> Signals:
-        return compute(query, query_vector, self.dense, self.lexical, self.names, self.slots)
+        return compute(query, query_vector, self.dense, self.lexical, self.names, self.slots, self.intents)
 
     def search(
         self,
@@ -189,7 +193,7 @@ class DiscoveryIndex:
             and self.dense.second is not None
             and lead(scores) < self.model.escalate_below
         ):
-            extra = second_columns(second_query(query), self.dense.second)
+            extra = second_columns(query, second_query(query), self.dense.second)
             stage = full
             raw = stage.scores(np.concatenate([sig.features, extra], axis=1))
             scores = np.where(mask, raw, -np.inf) if mask is not None else raw
@@ -202,7 +206,11 @@ class DiscoveryIndex:
         # a softmax model, so a tool far behind the best one (for example the best tool this
         # client may call, when tools it may not call fit far better) gets a low confidence.
         best = np.array([int(np.argmax(raw))])
-        served = float(stage.confidences(evidence(raw, best, sig.coverage, sig.dense, sig.lexical))[0])
+        served = float(
+            stage.confidences(
+                evidence(raw, best, sig.coverage, sig.dense, sig.lexical, sig.features[:, INTENT_COLUMNS])
+            )[0]
+        )
         confidences = served * np.exp(np.minimum(scores[top] - raw[best[0]], 0.0))
         hits: list[Hit] = []
         ceiling = 1.0

@@ -21,7 +21,18 @@ from magictunnel.discovery.features import FEATURES, FULL_FEATURES
 
 MODEL_FILE = "ranker_model.json"
 # per-hit evidence the confidence model reads (see `evidence`)
-CONFIDENCE_FEATURES = ("score", "gap", "coverage", "dense", "best_dense", "best_lexical")
+CONFIDENCE_FEATURES = (
+    "score",
+    "gap",
+    "coverage",
+    "dense",
+    "best_dense",
+    "best_lexical",
+    "act_match",
+    "act_clash",
+    "act_unserved",
+)
+UNSERVED_POOL = 5  # act_unserved: the request names an action no tool among this many best ones does
 GAP_LIMIT = 4.0  # leads beyond this say nothing more (and keep small catalogs in range)
 
 
@@ -148,11 +159,18 @@ def lead(scores: np.ndarray) -> float:
 
 
 def evidence(
-    scores: np.ndarray, picks: np.ndarray, coverage: np.ndarray, dense: np.ndarray, lexical: np.ndarray
+    scores: np.ndarray,
+    picks: np.ndarray,
+    coverage: np.ndarray,
+    dense: np.ndarray,
+    lexical: np.ndarray,
+    intent: np.ndarray,
 ) -> np.ndarray:
     """Per picked tool: its score, its lead over the best other tool of the whole catalog (negative
-    below the top, clipped to +-GAP_LIMIT), its coverage of the request and its dense score, and
-    the request's best dense and lexical scores over the catalog (how well anything fits)."""
+    below the top, clipped to +-GAP_LIMIT), its coverage of the request and its dense score, the
+    request's best dense and lexical scores over the catalog (how well anything fits), and whether
+    the tool does what the request asks (`intent`: the act_match, act_near and act_clash columns), and
+    whether the request asks for an action none of the best few tools performs."""
     finite = scores[np.isfinite(scores)]
     if not len(picks) or not len(finite):
         return np.zeros((0, len(CONFIDENCE_FEATURES)))
@@ -162,6 +180,8 @@ def evidence(
     picked = scores[picks].astype(np.float64)
     gap = np.clip(np.where(picked >= top, picked - second, picked - top), -GAP_LIMIT, GAP_LIMIT)
     n = len(picks)
+    leaders = np.argsort(-np.where(np.isfinite(scores), scores, -np.inf))[:UNSERVED_POOL]
+    unserved = bool(intent.any()) and not intent[leaders, 0].any()
     return np.column_stack(
         [
             picked,
@@ -170,6 +190,9 @@ def evidence(
             dense[picks],
             np.full(n, float(dense.max())),
             np.full(n, float(lexical.max())),
+            intent[picks, 0],
+            intent[picks, 2],
+            np.full(n, float(unserved)),
         ]
     )
 

@@ -1,0 +1,66 @@
+"""Action classes of requests and tools (intents.py): what is asked, what a tool does."""
+
+from __future__ import annotations
+
+import pytest
+
+from magictunnel.discovery.documents import make_doc
+from magictunnel.discovery.intents import CLASSES, IntentTable, request_classes, tool_classes
+
+
+def names(classes: set[int]) -> set[str]:
+    return {CLASSES[c] for c in classes}
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("delete the note called groceries", {"delete"}),
+        ("save a note called 'Kafka retention gotchas'", {"create"}),
+        ("book me a sleeper train from Paris to Vienna", {"transact"}),
+        ("please post the release notes in #general", {"send"}),
+        ("rename report.docx to final.docx", {"update"}),
+        ("how many slides are in quarterly.pptx", {"read"}),  # a question looks something up
+        ("Zeig mir die letzten fünf Commits", {"read"}),
+        ("supprime le fichier /tmp/a.txt", {"delete"}),
+        ("busca vuelos baratos", {"search"}),
+        ("删除这个分支", {"delete"}),
+        ("把这段话翻译成英文", {"convert"}),
+        ("会議の予約をして", {"transact"}),
+    ],
+)
+def test_request_classes(request_text: str, expected: set[str]) -> None:
+    assert names(request_classes(request_text)) == expected
+
+
+def test_noun_uses_of_verbs_are_not_actions() -> None:
+    # "post", "book" and "order" count only where a clause starts
+    assert "send" not in names(request_classes("summarise this blog post for me"))
+    assert "transact" not in names(request_classes("find a book about sailing"))
+    assert "transact" not in names(request_classes("sort these in order of size"))
+    assert request_classes("the weather in Oslo") == set()
+
+
+def test_tool_classes_from_name_and_description() -> None:
+    assert names(tool_classes(make_doc("create_issue", "create_issue", "Open a new issue", {}))) >= {"create"}
+    assert names(tool_classes(make_doc("getUserById", "getUserById", "", {}))) == {"read"}
+    assert names(tool_classes(make_doc("list-containers", "list-containers", "", {}))) == {"list"}
+    assert names(tool_classes(make_doc("git_log", "git_log", "Shows the commit logs", {}))) == {"read"}
+    assert names(tool_classes(make_doc("get-tickets", "get-tickets", "查询12306余票信息", {}))) == {"read"}
+    assert tool_classes(make_doc("whois_ip", "whois_ip", "Whois data for an IP address", {})) == set()
+
+
+def test_signals_match_near_and_clash() -> None:
+    docs = [
+        make_doc("write_note", "write_note", "Write a note", {}),
+        make_doc("read_note", "read_note", "Read a note", {}),
+        make_doc("delete_note", "delete_note", "Delete a note", {}),
+        make_doc("list_notes", "list_notes", "List notes", {}),
+        make_doc("whois_ip", "whois_ip", "Whois data for an IP address", {}),
+    ]
+    table = IntentTable(docs)
+    match, near, clash = table.features("open my note 'Q3 hiring plan'").T
+    assert list(match) == [0, 1, 0, 0, 0]
+    assert list(near) == [0, 0, 0, 1, 0]  # listing is close to reading
+    assert list(clash) == [1, 0, 1, 0, 0]  # a tool that says nothing never clashes
+    assert not table.features("the weather in Oslo").any()
