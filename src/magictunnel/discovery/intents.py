@@ -2,7 +2,8 @@
 
 Dense sentence models are weak on verbs: "save a note" and "delete a note" sit close together, and
 "buy ETH" sits next to "get the ETH price". This module maps both sides to a few generic action
-classes (create, read, list, search, update, delete, send, transact, schedule, run, convert, analyze):
+classes (create, read, list, search, update, delete, send, transact, schedule, run, convert, analyze,
+control):
 
 - a tool's classes come from the verbs in its name (`create_issue`, `getUserById`, `list-containers`)
   and the first word of its description ("Creates ...", "Lists ...");
@@ -37,6 +38,7 @@ CLASSES = (
     "run",
     "convert",
     "analyze",
+    "control",
 )
 
 # English verbs, by class (stemmed when looked up); these read as verbs wherever they stand
@@ -46,11 +48,12 @@ _EN: dict[str, str] = {
     "list": "list enumerate",
     "search": "search find lookup locate grep query",
     "update": "update edit modify rename replace change patch move switch append",
-    "delete": "delete remove erase destroy purge drop unlink",
-    "send": "send notify publish tweet forward reply dm",
-    "transact": "buy purchase pay sell reserve transfer refund checkout",
+    "delete": "delete remove erase destroy purge drop unlink cancel unsubscribe",
+    "send": "send notify publish tweet retweet forward reply dm upload submit upvote downvote",
+    "transact": "buy purchase pay sell reserve transfer refund donate enroll renew",
     "schedule": "schedule remind reschedule",
     "run": "run execute launch kill terminate restart deploy",
+    "control": "unmute",
     "convert": "convert translate transform export transcode",
     "analyze": (
         "analyze analyse check compute calculate compare validate verify predict extract parse "
@@ -60,8 +63,9 @@ _EN: dict[str, str] = {
 # English words that are verbs only at the start of a clause (otherwise mostly nouns)
 _EN_CLAUSE: dict[str, str] = {
     "create": "new save write build set",
-    "send": "text message email mail post share ping call invite tell",
-    "transact": "book order subscribe",
+    "send": "text message email mail post share ping call invite tell dial star like rate",
+    "transact": "book order subscribe register rent hire",
+    "control": "play pause turn queue join mute record",
     "schedule": "plan",
 }
 _CLAUSE_OPENERS = set(
@@ -119,8 +123,8 @@ _CJK: dict[str, str] = {
     "search": "搜索 查找 搜一下 找一下 检索 検索 探して",
     "update": "修改 更改 替换 改成 重命名 更新 変更 置換 書き換え 切换 切り替え",
     "delete": "删除 删掉 移除 清空 削除 消して",
-    "send": "发送 发给 发消息 通知 送信 送って 投稿",
-    "transact": "购买 买 预订 订票 下单 支付 付款 購入 予約 注文 支払",
+    "send": "发送 发给 发到 发消息 通知 打电话 打个电话 上传 送信 送って 投稿 電話",
+    "transact": "购买 买 预订 预约 订票 下单 支付 付款 退票 購入 予約 注文 支払",
     "schedule": "安排 提醒 日程 リマインド",
     "run": "运行 执行 启动 実行 起動",
     "convert": "转换 转成 转为 翻译 変換 翻訳",
@@ -203,7 +207,14 @@ def tool_classes(doc: ToolDoc) -> set[int]:
     if first:
         words.append(first.group(0))
     found: set[int] = set()
-    for word in words:
+    for n, word in enumerate(words):
+        if (
+            n < len(words) - (1 if first else 0)
+            and len(word) > 3
+            and word.endswith("s")
+            and not word.endswith("ss")
+        ):
+            continue  # a plural in a name is a noun: "esports-lol-schedules", "list_tickets"
         key = stem(word)
         for table in (_EN_ANY, _EN_START):
             if key in table:
