@@ -64,15 +64,28 @@ def test_first_wins_keeps_the_earlier_definition() -> None:
     ]
 
 
-def test_reject_refuses_the_duplicate_and_reports_it(caplog: pytest.LogCaptureFixture) -> None:
+def test_reject_serves_neither_duplicate_and_reports_it(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "magictunnel.catalog")
     catalog = two_sources(ConflictStrategy.REJECT)
-    assert "github_search" not in catalog.tools
-    assert catalog.tools["search"].source == "file:/caps/web.yaml"
+    # an ambiguous name is withheld; the other tools of both sources are served
+    assert sorted(catalog.tools) == ["issues", "only_local"]
     assert catalog.conflicts == [
-        "tool 'search' from server:github collides with file:/caps/web.yaml: rejected"
+        "tool 'search' from server:github collides with file:/caps/web.yaml: "
+        "rejected, neither is served until the names differ"
     ]
     assert "rejected" in caplog.text
+    # a third definition of the same name stays withheld
+    catalog.set_source(SourceSnapshot(name="server:z", priority=30, tools=[tool("search", "server:z")]))
+    assert "search" not in catalog.tools
+    assert catalog.conflicts[-1] == "tool 'search' from server:z: rejected (name is ambiguous)"
+
+
+def test_reject_never_withholds_the_gateways_own_tools() -> None:
+    catalog = Catalog(ConflictStrategy.REJECT)
+    catalog.set_source(SourceSnapshot(name="builtin", priority=0, tools=[tool("x", "builtin")]))
+    catalog.set_source(SourceSnapshot(name="server:s", priority=20, tools=[tool("x", "server:s")]))
+    assert catalog.tools["x"].source == "builtin"
+    assert catalog.conflicts == ["tool 'x' from server:s collides with builtin: rejected"]
 
 
 def test_priority_decides_who_is_first() -> None:

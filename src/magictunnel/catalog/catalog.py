@@ -97,10 +97,16 @@ class Catalog:
         ordered = sorted(self._sources.values(), key=lambda s: s.priority)
         tools: dict[str, ToolDef] = {}
         conflicts: list[str] = []
+        rejected: set[str] = set()  # names withheld under "reject": no definition of them is served
         for snap in ordered:
             for tool in snap.tools:
                 existing = tools.get(tool.name)
                 if existing is None:
+                    if tool.name in rejected:
+                        conflicts.append(
+                            f"tool {tool.name!r} from {tool.source}: rejected (name is ambiguous)"
+                        )
+                        continue
                     tools[tool.name] = tool
                     continue
                 # name the tool's own origin (its file, its server), not just the source group
@@ -117,8 +123,13 @@ class Catalog:
                     conflicts.append(f"{where}: served as {renamed!r}")
                 elif self.conflict_strategy is ConflictStrategy.FIRST_WINS:
                     conflicts.append(f"{where}: first wins, later definition ignored")
-                else:
+                elif existing.source == "builtin":  # the gateway's own tools are never withheld
                     conflicts.append(f"{where}: rejected")
+                else:
+                    # neither definition is served: a client can't know which one it would call
+                    del tools[tool.name]
+                    rejected.add(tool.name)
+                    conflicts.append(f"{where}: rejected, neither is served until the names differ")
         prompts: dict[str, PromptDef] = {}
         resources: dict[str, ResourceDef] = {}
         templates: list[ResourceTemplateDef] = []
