@@ -16,8 +16,7 @@ from tests.auth.conftest import make_gateway, serve
 PUBLIC = {
     ("GET", "/health"): "liveness probe",
     ("GET", "/api/mode"): "runtime mode, no secrets",
-    # issue 1's status endpoint (service states, counts); public by the lead's design - flagged
-    ("GET", "/api/status"): "gateway status for monitoring",
+    ("GET", "/api/status"): "states and counts for monitoring; details only for admins",
     ("GET", "/api/auth/providers"): "the login page lists sign-in methods",
     ("POST", "/api/auth/login"): "signing in",
     ("GET", "/api/auth/oidc/{name}/login"): "redirect to the identity provider",

@@ -73,13 +73,18 @@ async def test_list_changed_reaches_every_transport(tmp_path: Path) -> None:
 async def test_bad_file_is_reported_and_skipped(tmp_path: Path) -> None:
     workdir = basic_workdir(tmp_path)
     (workdir / "capabilities" / "broken.yaml").write_text("tools:\n  - name: 'bad name!'\n    routing: {}\n")
-    with run_gateway(workdir) as gw:
+    with run_gateway(workdir, {"security": {"admin_token": "status-admin"}}) as gw:
         async with Client(gw.mcp_url, mode="legacy") as client:
             names = [t.name for t in (await client.list_tools()).tools]
             assert "echo" in names  # the good file still loaded
         import httpx
 
         async with httpx.AsyncClient() as http:
-            status = (await http.get(f"{gw.base_url}/api/status")).json()
+            anonymous = (await http.get(f"{gw.base_url}/api/status")).json()
+            status = (
+                await http.get(f"{gw.base_url}/api/status", headers={"Authorization": "Bearer status-admin"})
+            ).json()
+        # anyone sees that a file has a problem; only an administrator sees which and why
+        assert anonymous["capability_problems"] >= 1 and "broken.yaml" not in str(anonymous)
         problems = status["capability_problems"]
         assert any("broken.yaml" in p and "tools[0]" in p for p in problems), problems

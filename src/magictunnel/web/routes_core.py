@@ -15,7 +15,7 @@ from magictunnel import __version__
 from magictunnel.core.gateway import Gateway
 from magictunnel.pipeline.context import CallContext, Identity
 from magictunnel.server.auth_gate import AuthChallenge, authenticate_headers
-from magictunnel.web.deps import get_gateway
+from magictunnel.web.deps import get_gateway, require_admin
 
 router = APIRouter()
 
@@ -45,12 +45,32 @@ async def mode(gateway: Gateway = Depends(get_gateway)) -> dict[str, Any]:
 
 @router.get("/api/status", tags=["core"])
 async def status(request: Request, gateway: Gateway = Depends(get_gateway)) -> dict[str, Any]:
+    """Status for monitoring. Anyone sees states and counts; the details (file paths, error
+    messages, conflicting names) only an administrator, as they tell an outsider too much."""
     sessions = request.app.state.sessions
     out = gateway.status()
     out["version"] = __version__
     out["sessions"] = {"connected": sessions.count(), "by_transport": sessions.by_transport()}
     out["router_errors"] = getattr(request.app.state, "router_errors", {})
+    if await _is_admin(request):
+        out["detail"] = "full"
+        return out
+    for key in ("capability_problems", "conflicts", "router_errors"):
+        out[key] = len(out[key])
+    out["services"] = [
+        {k: v for k, v in service.items() if k in ("name", "state", "optional")}
+        for service in out["services"]
+    ]
+    out["detail"] = "summary: send admin credentials for problems, conflicts and errors"
     return out
+
+
+async def _is_admin(request: Request) -> bool:
+    try:
+        await require_admin("status.read")(request)
+    except HTTPException:
+        return False
+    return True
 
 
 @router.get("/api/tools", tags=["tools"])
