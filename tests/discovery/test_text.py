@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from magictunnel.discovery import lexicon
+from magictunnel.discovery.documents import make_doc
+from magictunnel.discovery.lexical import signature
 from magictunnel.discovery.spans import find_spans, mask_values
 from magictunnel.discovery.text import query_terms, split_identifiers, tokenize
 
@@ -23,6 +28,24 @@ def test_chinese_gets_unigrams_bigrams_and_english_gloss() -> None:
     for expected in ("查", "询", "天", "气", "查询", "询天", "天气"):
         assert expected in tokens
     assert "weather" in tokens and "search" in tokens
+
+
+def test_chinese_and_japanese_everyday_words_are_glossed() -> None:
+    assert "note" in tokenize("我之前有没有记过关于 pgbouncer 的笔记？")
+    assert "repositori" in tokenize("リポジトリの構成を説明して")  # katakana loanword
+    assert {"mind", "map"} <= set(tokenize("做成思维导图"))
+
+
+def test_persisted_lexical_indexes_follow_the_word_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = [make_doc("t", "t", "Search the web", {})]
+    before = signature(docs)
+    lexicon.digest.cache_clear()
+    monkeypatch.setitem(lexicon.ZH_TO_EN, "测试词", "test")
+    try:
+        assert signature(docs) != before  # a changed glossary rebuilds a persisted index
+    finally:
+        monkeypatch.undo()
+        lexicon.digest.cache_clear()
 
 
 def test_query_terms_expand_synonyms_at_lower_weight() -> None:

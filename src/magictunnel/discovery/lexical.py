@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from magictunnel.discovery import lexicon
 from magictunnel.discovery.documents import INDEX_TEXT_VERSION, ToolDoc
 from magictunnel.discovery.text import query_terms, tokenize
 
@@ -57,7 +58,9 @@ class LexicalScores:
 
 def signature(docs: list[ToolDoc]) -> str:
     """What a persisted index was built from: the scoring parameters and every tool's content, in order."""
-    h = hashlib.sha256(json.dumps([INDEX_TEXT_VERSION, FIELD_WEIGHTS, FIELD_B, K1]).encode())
+    h = hashlib.sha256(
+        json.dumps([INDEX_TEXT_VERSION, lexicon.digest(), FIELD_WEIGHTS, FIELD_B, K1]).encode()
+    )
     for doc in docs:
         h.update((doc.digest or doc.content_hash()).encode())
     return h.hexdigest()

@@ -7,7 +7,11 @@ gloss, so that "find" meets "search" and "天气" meets "weather".
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import lru_cache
+
+from magictunnel.discovery.glossary import CJK_GLOSSES
 
 STOP_WORDS = frozenset(
     """a an the and or but if then else of to in on at by for with from into onto about as is are was
@@ -232,6 +236,16 @@ ZH_TO_EN: dict[str, str] = {
     "转换": "convert",
     "格式": "format",
 }
+for _word, _gloss in CJK_GLOSSES.items():  # more everyday words (glossary.py)
+    ZH_TO_EN.setdefault(_word, _gloss)
+
+
+@lru_cache(maxsize=1)
+def digest() -> str:
+    """A hash of this general-language knowledge: persisted lexical indexes built with other
+    word lists are rebuilt (lexical.signature)."""
+    text = json.dumps([sorted(STOP_WORDS), SYNONYM_GROUPS, sorted(ZH_TO_EN.items())], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)
