@@ -276,6 +276,20 @@ def test_expired_state_is_refused() -> None:
         fresh.verify(InputRounds().issue(binding, "read_file", Mapping(), {}), binding)
 
 
+def test_answered_state_is_not_accepted_again() -> None:
+    rounds = InputRounds()
+    binding = rounds.binding("smart_tool_discovery", READ_ARGS, CallContext())
+    state = rounds.issue(binding, "read_file", Mapping(missing=["path"]), {"tool": "read_file"})
+    pending = rounds.verify(state, binding)
+    rounds.verify(state, binding)  # verifying alone (e.g. a malformed reply) does not use it up
+    rounds.spend(pending)
+    with pytest.raises(MCPError, match="already answered") as caught:
+        rounds.verify(state, binding)
+    assert caught.value.error.code == types.INVALID_PARAMS
+    other = rounds.issue(binding, "read_file", Mapping(missing=["path"]), {"tool": "read_file"})
+    rounds.spend(rounds.verify(other, binding))  # every round has its own state
+
+
 # ---- with the security pipeline -----------------------------------------------------------
 async def test_advanced_mode_pipeline_passes_the_round(tmp_path: Path) -> None:
     """Audit and sanitization see an ordinary result; the client still gets input_required."""

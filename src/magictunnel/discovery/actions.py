@@ -219,6 +219,7 @@ class DiscoveryBackend:
         state, responses = pending
         decided = self.rounds.verify(state, opts.binding)
         reply = the_reply(responses)
+        self.rounds.spend(decided)  # one answer per question: a replayed retry is refused
         tool = self.service.gateway.resolve_tool(decided.tool)
         if tool is None or not tool.enabled or not self.service.can_call(ctx.identity, tool):
             return error_result(f"Unknown tool: {decided.tool}")

@@ -9,7 +9,9 @@ The design is stateless: `requestState` is an HMAC-signed (per-process random ke
 carrying the tool the gateway chose and the arguments it had already mapped, bound to the exact
 discovery call (tool name, arguments, client id). A client can read it but cannot change the tool,
 the arguments or the binding without breaking the signature, nor use it after it expires or for a
-different call. Anything wrong with it is a JSON-RPC invalid-params error.
+different call. Each one is answered once: a replay of an answered requestState is refused (this
+process remembers the answered ones until they expire). Anything wrong with it is a JSON-RPC
+invalid-params error.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, replace
@@ -102,6 +105,8 @@ class Pending:
     tool: str
     mapping: Mapping
     meta: dict[str, Any]
+    nonce: str = ""
+    expires: float = 0.0
 
 
 def _b64(data: bytes) -> str:
@@ -122,6 +127,8 @@ class InputRounds:
     def __init__(self, key: bytes | None = None, ttl: float = STATE_TTL) -> None:
         self._key = key or secrets.token_bytes(32)
         self.ttl = ttl
+        self._spent: dict[str, float] = {}  # nonce -> expiry of requestStates already answered
+        self._lock = threading.Lock()
 
     @staticmethod
     def binding(tool_name: str, arguments: dict[str, Any], ctx: CallContext) -> str:
@@ -136,6 +143,7 @@ class InputRounds:
     def issue(self, binding: str, tool: str, mapping: Mapping, meta: dict[str, Any]) -> str:
         state = {
             "v": _VERSION,
+            "n": secrets.token_urlsafe(12),
             "b": binding,
             "exp": time.time() + self.ttl,
             "tool": tool,
@@ -164,13 +172,33 @@ class InputRounds:
             raise _invalid("has expired")
         if not hmac.compare_digest(str(state.get("b")), binding):
             raise _invalid("belongs to a different request")
+        nonce = str(state.get("n") or "")
+        with self._lock:
+            if nonce in self._spent:
+                raise _invalid("was already answered")
         mapping = Mapping(
             arguments=dict(state.get("arguments") or {}),
             missing=list(state.get("missing") or []),
             invalid=list(state.get("invalid") or []),
             sources=dict(state.get("sources") or {}),
         )
-        return Pending(tool=str(state.get("tool")), mapping=mapping, meta=dict(state.get("meta") or {}))
+        return Pending(
+            tool=str(state.get("tool")),
+            mapping=mapping,
+            meta=dict(state.get("meta") or {}),
+            nonce=nonce,
+            expires=float(state["exp"]),
+        )
+
+    def spend(self, pending: Pending) -> None:
+        """Mark a verified requestState as answered: a replay of it can't run the tool again."""
+        now = time.time()
+        with self._lock:
+            if pending.nonce in self._spent:
+                raise _invalid("was already answered")
+            for nonce in [n for n, exp in self._spent.items() if exp < now]:  # expired ones can't verify
+                del self._spent[nonce]
+            self._spent[pending.nonce] = pending.expires
 
     def ask(self, binding: str, doc: ToolDoc, mapping: Mapping, meta: dict[str, Any]) -> AskingResult:
         params = elicitation_params(doc, mapping)
