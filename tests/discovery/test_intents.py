@@ -39,6 +39,9 @@ def test_noun_uses_of_verbs_are_not_actions() -> None:
     assert "transact" not in names(request_classes("find a book about sailing"))
     assert "transact" not in names(request_classes("sort these in order of size"))
     assert request_classes("the weather in Oslo") == set()
+    # past and ongoing actions are talked about, not asked for
+    assert "run" not in names(request_classes("HN discussions about running SQLite in production"))
+    assert names(request_classes("what changed between a.txt and b.txt")) == {"read"}
 
 
 def test_tool_classes_from_name_and_description() -> None:

@@ -171,7 +171,9 @@ def request_classes(text: str) -> set[int]:
             previous = ""
             continue
         key = stem(word)
-        if key in _EN_ANY:
+        if word.endswith(("ed", "ing")) and word != key and word not in _OTHER_ANY:
+            pass  # "what changed", "about running X": a past or ongoing action, not one asked for
+        elif key in _EN_ANY:
             found.add(_EN_ANY[key])
         elif word in _OTHER_ANY:
             found.add(_OTHER_ANY[word])
