@@ -178,6 +178,7 @@ def cascade(model: RankerModel, features: np.ndarray) -> tuple[Stage, np.ndarray
 
 def quality(model: RankerModel, data: QuerySet) -> dict[str, float]:
     ranks, rejected, real, escalated = [], [], data.labels.any(axis=1), 0
+    confidences = []
     for i in range(len(data.features)):
         stage, scores = cascade(model, data.features[i])
         escalated += stage is model.full
@@ -186,6 +187,7 @@ def quality(model: RankerModel, data: QuerySet) -> dict[str, float]:
             evidence(scores, top, data.coverage[i], data.dense[i], data.lexical[i], intent(data, i))
         )
         rejected.append(conf[0] < THRESHOLD)
+        confidences.append(float(conf[0]))
         if real[i]:
             order = np.argsort(-scores)
             ranks.append(int(np.flatnonzero(data.labels[i][order])[0]))
@@ -197,9 +199,16 @@ def quality(model: RankerModel, data: QuerySet) -> dict[str, float]:
         "mrr": round(float((1 / (r + 1)).mean()), 3),
         "no_match_rejected": round(float(rej[~real].mean()), 3) if (~real).any() else float("nan"),
         "real_rejected": round(float(rej[real].mean()), 3),
+        # threshold-free: P(a real request is more confident than a no-match one)
+        "confidence_auc": round(auc(np.array(confidences), real), 3) if (~real).any() else float("nan"),
         "real": int(real.sum()),
         "no_match": int((~real).sum()),
     }
+
+
+def auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    pos, neg = scores[positive][:, None], scores[~positive][None, :]
+    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())
 
 
 def main() -> None:
