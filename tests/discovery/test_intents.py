@@ -42,6 +42,12 @@ def test_noun_uses_of_verbs_are_not_actions() -> None:
     # past and ongoing actions are talked about, not asked for
     assert "run" not in names(request_classes("HN discussions about running SQLite in production"))
     assert names(request_classes("what changed between a.txt and b.txt")) == {"read"}
+    # a question asks about things: its verbs are not actions to take
+    assert names(request_classes("how many yen did one US dollar buy on 2024-03-15?")) == {"read"}
+    assert names(request_classes("what organization runs AS13335?")) == {"read"}
+    # words inside quotes, paths and URLs are values
+    assert names(request_classes("commit it with the message 'delete the parser'")) == set()
+    assert "convert" not in names(request_classes("copy /data/export.csv to ~/backup"))
 
 
 def test_tool_classes_from_name_and_description() -> None:

@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from magictunnel.discovery.documents import ToolDoc
+from magictunnel.discovery.spans import mask_values
 from magictunnel.discovery.text import is_cjk, split_identifiers, stem
 
 FEATURES = ("act_match", "act_near", "act_clash")
@@ -45,10 +46,10 @@ CLASSES = (
 _EN: dict[str, str] = {
     "create": "create add make insert initialize init generate compose draft",
     "read": "get read show view open display fetch retrieve describe inspect download load return",
-    "list": "list enumerate",
+    "list": "enumerate",
     "search": "search find lookup locate grep query",
-    "update": "update edit modify rename replace change patch move switch append",
-    "delete": "delete remove erase destroy purge drop unlink cancel unsubscribe",
+    "update": "update edit modify rename replace append",
+    "delete": "delete remove erase destroy purge unlink cancel unsubscribe",
     "send": "send notify publish tweet retweet forward reply dm upload submit upvote downvote",
     "transact": "buy purchase pay sell reserve transfer refund donate enroll renew",
     "schedule": "schedule remind reschedule",
@@ -63,9 +64,13 @@ _EN: dict[str, str] = {
 # English words that are verbs only at the start of a clause (otherwise mostly nouns)
 _EN_CLAUSE: dict[str, str] = {
     "create": "new save write build set",
-    "send": "text message email mail post share ping call invite tell dial star like rate",
+    "send": "text message email mail post share ping call invite dial star like rate",
     "transact": "book order subscribe register rent hire",
-    "control": "play pause turn queue join mute record",
+    "control": "play pause queue join mute",
+    "update": "change switch move patch",
+    "delete": "drop",
+    "list": "list",
+    "convert": "turn",
     "schedule": "plan",
 }
 _CLAUSE_OPENERS = set(
@@ -88,7 +93,7 @@ _OTHER: dict[str, str] = {
         "buscar encuentra encontrar"
     ),
     "update": (
-        "modifie modifier change changer remplace remplacer renomme renommer ändere ändern "
+        "modifie modifier changer remplace remplacer renomme renommer ändere ändern "
         "ersetze ersetzen umbenennen benenne cambia cambiar modifica modificar reemplaza "
         "reemplazar renombra renombrar actualiza actualizar aktualisiere aktualisieren mets "
         "mettre"
@@ -136,7 +141,7 @@ _GROUP = {"read": 0, "list": 0, "search": 0, "analyze": 0, "create": 1, "update"
 _READ = CLASSES.index("read")
 # a question with no action verb asks to look something up
 _QUESTION_WORDS = set(
-    "what which who whose where when how is are does do did was any qu'est quel quels quelle "
+    "what which who whose where when how is are does do did was were has have had any qu'est quel quels quelle "
     "quelles où combien comment qui welche welcher welches wie wo wann wer gibt qué cuál "
     "cuáles dónde cuándo cuánto cuántos cómo quién hay".split()
 )
@@ -163,6 +168,9 @@ _CJK_PATTERN = re.compile("|".join(re.escape(w) for w in sorted(_CJK_CLASS, key=
 
 def request_classes(text: str) -> set[int]:
     """The action classes a request asks for (indices into CLASSES)."""
+    text, _ = mask_values(text)  # words inside quotes, paths and URLs are values, not verbs
+    if _asks_a_question(text):
+        return {_READ}  # "what did commit X change?", "how many yen did a dollar buy?"
     found: set[int] = set()
     previous = ""
     for match in _WORD.finditer(text.lower()):
@@ -187,6 +195,13 @@ def request_classes(text: str) -> set[int]:
     if not found and _is_question(text):
         found.add(_READ)
     return found
+
+
+def _asks_a_question(text: str) -> bool:
+    """Opens with a question word ("what", "how", "does", "wie", "¿qué"): its verbs describe
+    what is asked about, not an action to take."""
+    first = _WORD.search(text.strip().lower().lstrip("¿¡"))
+    return bool(first) and first.group(0) in _QUESTION_WORDS
 
 
 def _is_question(text: str) -> bool:
