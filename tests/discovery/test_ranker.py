@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from magictunnel.discovery import engine as engine_module
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.engine import DiscoveryEngine
 from magictunnel.discovery.features import FEATURES, FULL_FEATURES, second_columns
@@ -168,6 +170,37 @@ def test_engine_builds_both_stages_and_escalates_unsure_requests(tmp_path: Path)
     again = DiscoveryEngine(cache_dir=tmp_path).build(docs)
     assert again.stats is not None and again.stats.computed == 0
     assert np.allclose(again.dense.second, index.dense.second)
+
+
+def test_large_catalogs_encode_for_stage_two_ahead_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [
+        make_doc("geocode", "geocode_address", "Find the coordinates of a street address", GEOCODE),
+        make_doc("reverse", "reverse_geocode", "Convert coordinates into an address", REVERSE),
+        make_doc("fetch", "fetch_url", "Fetch a web page by URL", FETCH),
+    ]
+    engine = DiscoveryEngine(cache_dir=tmp_path)
+    index = engine.build(docs)
+    index.model = replace(index.model, escalate_below=float("inf"))  # stage two for every request
+    second = engine.second_embedder
+    assert second is not None
+    threads: list[str] = []
+    encode = second.encode
+
+    def spy(texts: list[str]) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        return encode(texts)
+
+    monkeypatch.setattr(second, "encode", spy)
+    inline = engine.search("where is 51.5007, -0.1246", top_k=3)
+    assert threads and not threads[-1].startswith("discovery-second")
+    monkeypatch.setattr(engine_module, "SPECULATE_FROM", 1)
+    engine.invalidate_results()
+    second._query_cache.clear()  # type: ignore[attr-defined]
+    ahead = engine.search("where is 51.5007, -0.1246", top_k=3)
+    assert threads[-1].startswith("discovery-second")  # encoded on the helper thread
+    assert [(h.doc.key, h.score) for h in ahead] == [(h.doc.key, h.score) for h in inline]
 
 
 def test_without_the_second_stage_the_first_one_serves(tmp_path: Path) -> None:

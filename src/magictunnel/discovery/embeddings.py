@@ -55,6 +55,9 @@ class EmbedderUnavailable(RuntimeError):
     pass
 
 
+_QUERY_CACHE_LOCK = threading.Lock()
+
+
 class QueryVectorCache:
     """`encode_query` for an embedder: recent requests' vectors, least recently used dropped."""
 
@@ -65,14 +68,17 @@ class QueryVectorCache:
         raise NotImplementedError
 
     def encode_query(self, text: str) -> np.ndarray:
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
+        # requests may be encoded on two threads at once (engine.py encodes ahead for big catalogs)
+        with _QUERY_CACHE_LOCK:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
         vec = self.encode([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > self.MAX_QUERIES:
-            self._query_cache.popitem(last=False)
+        with _QUERY_CACHE_LOCK:
+            self._query_cache[text] = vec
+            if len(self._query_cache) > self.MAX_QUERIES:
+                self._query_cache.popitem(last=False)
         return vec
 
 

@@ -15,14 +15,18 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedder, blas_single_thread
 from magictunnel.discovery.index import DiscoveryIndex, Hit
 from magictunnel.discovery.minilm import MiniLmEmbedder
+
+#: from this many tools, the second model encodes each request alongside stage one
+SPECULATE_FROM = 2000
 
 log = logging.getLogger("magictunnel.discovery")
 
@@ -55,6 +59,7 @@ class DiscoveryEngine:
         self.index: DiscoveryIndex = DiscoveryIndex.build([], self.cache)
         self.results_ttl = results_ttl
         self._results_max = results_max
+        self._speculate = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery-second")
         self._results: OrderedDict[tuple[object, ...], _Cached] = OrderedDict()
         self._build_lock = threading.Lock()
         self._pending: asyncio.Task[None] | None = None
@@ -136,15 +141,24 @@ class DiscoveryEngine:
         if cached is not None and now - cached.at <= self.results_ttl:
             self._results.move_to_end(key)
             return cached.hits
+        second = self.second_embedder
+        second_query: Callable[[str], Any] | None = None
+        if second is not None:
+            if len(index) >= SPECULATE_FROM:
+                # a large catalog: stage one takes long and often asks for stage two, so the second
+                # model encodes the request meanwhile, on another core
+                future = self._speculate.submit(_query_vector, second, query)
+                second_query = lambda _text: future.result()  # noqa: E731
+            else:
+                second_query = lambda text: _query_vector(second, text)  # noqa: E731
         with blas_single_thread():
             vector = _query_vector(self.embedder, query)
-            second = self.second_embedder
             hits = index.search(
                 query,
                 vector,
                 top_k=top_k,
                 allowed=set(allowed) if allowed is not None else None,
-                second_query=(lambda text: _query_vector(second, text)) if second is not None else None,
+                second_query=second_query,
             )
         self._results[key] = _Cached(now, hits)
         if len(self._results) > self._results_max:
