@@ -201,6 +201,12 @@ def test_large_catalogs_encode_for_stage_two_ahead_with_the_same_result(
     ahead = engine.search("where is 51.5007, -0.1246", top_k=3)
     assert threads[-1].startswith("discovery-second")  # encoded on the helper thread
     assert [(h.doc.key, h.score) for h in ahead] == [(h.doc.key, h.score) for h in inline]
+    # with the second vector computed anyway, stage two ranks even when stage one is sure
+    index.model = replace(index.model, escalate_below=float("-inf"))
+    engine.invalidate_results()
+    second._query_cache.clear()  # type: ignore[attr-defined]
+    sure = engine.search("where is 51.5007, -0.1246", top_k=3)
+    assert [(h.doc.key, h.score) for h in sure] == [(h.doc.key, h.score) for h in inline]
 
 
 def test_without_the_second_stage_the_first_one_serves(tmp_path: Path) -> None:

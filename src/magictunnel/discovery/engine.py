@@ -143,10 +143,11 @@ class DiscoveryEngine:
             return cached.hits
         second = self.second_embedder
         second_query: Callable[[str], Any] | None = None
+        ahead = second is not None and len(index) >= SPECULATE_FROM
         if second is not None:
-            if len(index) >= SPECULATE_FROM:
+            if ahead:
                 # a large catalog: stage one takes long and often asks for stage two, so the second
-                # model encodes the request meanwhile, on another core
+                # model encodes the request meanwhile, on another core, and stage two then ranks
                 future = self._speculate.submit(_query_vector, second, query)
                 second_query = lambda _text: future.result()  # noqa: E731
             else:
@@ -159,6 +160,7 @@ class DiscoveryEngine:
                 top_k=top_k,
                 allowed=set(allowed) if allowed is not None else None,
                 second_query=second_query,
+                second_always=ahead,
             )
         self._results[key] = _Cached(now, hits)
         if len(self._results) > self._results_max:

@@ -173,9 +173,11 @@ class DiscoveryIndex:
         top_k: int = 10,
         allowed: set[str] | None = None,
         second_query: Callable[[str], np.ndarray] | None = None,
+        second_always: bool = False,
     ) -> list[Hit]:
         """Rank with stage one; when it is unsure and `second_query` (the second model's query
-        encoder) is given, re-rank with stage two."""
+        encoder) is given, re-rank with stage two. `second_always`: the second model's vector is
+        being computed anyway (see engine.py), so stage two ranks every request."""
         if not self.docs:
             return []
         sig = self.signals(query, query_vector)
@@ -191,7 +193,7 @@ class DiscoveryIndex:
             full is not None
             and second_query is not None
             and self.dense.second is not None
-            and lead(scores) < self.model.escalate_below
+            and (second_always or lead(scores) < self.model.escalate_below)
         ):
             extra = second_columns(query, second_query(query), self.dense.second)
             stage = full
