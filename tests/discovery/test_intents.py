@@ -27,6 +27,9 @@ def names(classes: set[int]) -> set[str]:
         ("删除这个分支", {"delete"}),
         ("把这段话翻译成英文", {"convert"}),
         ("会議の予約をして", {"transact"}),
+        ("Annule ma réservation à Nice", {"delete"}),
+        ("wire 2,000 EUR to my sister", {"transact"}),
+        ("帮我把明天的G102改签到后天", {"update"}),
     ],
 )
 def test_request_classes(request_text: str, expected: set[str]) -> None:

@@ -49,9 +49,12 @@ _EN: dict[str, str] = {
     "list": "enumerate",
     "search": "search find lookup locate grep query",
     "update": "update edit modify rename replace append",
-    "delete": "delete remove erase destroy purge unlink cancel unsubscribe",
-    "send": "send notify publish tweet retweet forward reply dm upload submit upvote downvote",
-    "transact": "buy purchase pay sell reserve transfer refund donate enroll renew",
+    "delete": "delete remove erase destroy purge unlink cancel unsubscribe uninstall deactivate",
+    "send": (
+        "send notify publish tweet retweet forward reply dm upload submit upvote downvote contact "
+        "approve decline"
+    ),
+    "transact": "buy purchase pay sell reserve transfer refund donate enroll renew gift wire mint redeem upgrade downgrade",
     "schedule": "schedule remind reschedule",
     "run": "run execute launch kill terminate restart deploy",
     "control": "unmute",
@@ -64,8 +67,8 @@ _EN: dict[str, str] = {
 # English words that are verbs only at the start of a clause (otherwise mostly nouns)
 _EN_CLAUSE: dict[str, str] = {
     "create": "new save write build set",
-    "send": "text message email mail post share ping call invite dial star like rate",
-    "transact": "book order subscribe register rent hire",
+    "send": "text message email mail post share ping call invite dial star like rate flag report follow",
+    "transact": "book order subscribe register rent hire tip bid",
     "control": "play pause queue join mute",
     "update": "change switch move patch",
     "delete": "drop",
@@ -99,7 +102,8 @@ _OTHER: dict[str, str] = {
         "mettre"
     ),
     "delete": (
-        "supprime supprimer efface effacer lösche löschen entferne entfernen elimina eliminar borra borrar"
+        "supprime supprimer efface effacer annule annuler lösche löschen entferne entfernen "
+        "storniere stornieren kündige kündigen elimina eliminar borra borrar cancela cancelar"
     ),
     "send": (
         "envoie envoyer sende senden schicke schick schicken envía envia enviar manda mandar "
@@ -126,10 +130,10 @@ _CJK: dict[str, str] = {
     "read": "查看 看看 打开 读取 显示 获取 查询 返回 表示 見せて 開いて 読んで 取得",
     "list": "列出 列表 一覧 リスト",
     "search": "搜索 查找 搜一下 找一下 检索 検索 探して",
-    "update": "修改 更改 替换 改成 重命名 更新 変更 置換 書き換え 切换 切り替え",
-    "delete": "删除 删掉 移除 清空 削除 消して",
-    "send": "发送 发给 发到 发消息 通知 打电话 打个电话 上传 送信 送って 投稿 電話",
-    "transact": "购买 买 预订 预约 订票 下单 支付 付款 退票 購入 予約 注文 支払",
+    "update": "修改 更改 替换 改成 改签 重命名 更新 変更 置換 書き換え 切换 切り替え",
+    "delete": "删除 删掉 移除 清空 取消 退订 削除 消して キャンセル 解約",
+    "send": "发送 发给 发到 发消息 通知 打电话 打个电话 上传 点赞 关注 转发 分享 举报 送信 送って 投稿 電話 共有 転送",
+    "transact": "购买 买 预订 预约 订票 下单 支付 付款 退票 挂号 充值 转账 打赏 購入 予約 注文 支払 送金",
     "schedule": "安排 提醒 日程 リマインド",
     "run": "运行 执行 启动 実行 起動",
     "convert": "转换 转成 转为 翻译 変換 翻訳",
