@@ -121,6 +121,13 @@ SYNONYM_GROUPS: list[str] = [
     "museum artwork art painting",
     "dataset datasets data open government",
     "permission permissions allowed access",
+    "tree hierarchy structure nested hierarchical",
+    "history historical past previous timeline",
+    "latest newest recent current",
+    "info information details detail metadata properties",
+    "status state progress",
+    "version versions release releases",
+    "vulnerability vulnerabilities security cve advisory",
 ]
 
 # Common Chinese words and their English gloss (general vocabulary).
