@@ -7,7 +7,9 @@ The parameter mapper turns them into arguments; the ranker replaces them by what
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 URL = re.compile(r"\b(?:https?|ftp|wss?)://[^\s<>\"'`)\]]+", re.IGNORECASE)
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
@@ -38,8 +40,14 @@ def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in taken)
 
 
-def find_spans(text: str) -> list[Span]:
-    """Non-overlapping literal spans, in order of appearance."""
+@lru_cache(maxsize=256)
+def find_spans(text: str) -> tuple[Span, ...]:
+    """Non-overlapping literal spans, in order of appearance (cached: ranking and parameter
+    mapping ask for the same request's spans several times)."""
+    return tuple(_find_spans(text))
+
+
+def _find_spans(text: str) -> list[Span]:
     spans: list[Span] = []
     taken: list[tuple[int, int]] = []
 
@@ -85,7 +93,7 @@ _HINTS = {
 }
 
 
-def mask_values(text: str, spans: list[Span] | None = None) -> tuple[str, list[str]]:
+def mask_values(text: str, spans: Sequence[Span] | None = None) -> tuple[str, list[str]]:
     """The request with literal values cut out, and hint words for what they were.
 
     A path or file name hints "file" and its extension (`report.docx` -> file, docx); a
