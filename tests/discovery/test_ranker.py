@@ -96,16 +96,23 @@ def test_lead_and_evidence() -> None:
     intent = np.zeros((4, 3))
     intent[0, 0] = 1.0  # tool 0 does what the request asks, tool 1 clashes with it
     intent[1, 2] = 1.0
-    ev = evidence(scores, np.array([1, 0]), np.ones(4), np.zeros(4), np.zeros(4), intent)
+    dense_z = np.array([0.5, 2.0, 0.0, 1.0])
+    second_model = np.column_stack([np.full(4, 0.25), np.arange(4.0), np.zeros(4)])
+    ev = evidence(
+        scores, np.array([1, 0]), np.ones(4), np.zeros(4), np.zeros(4), intent, dense_z, second_model
+    )
     assert ev.shape == (2, len(CONFIDENCE_FEATURES))
     assert ev[0, 1] == pytest.approx(0.5)  # the best tool leads the runner-up by 0.5
     assert ev[1, 1] == pytest.approx(-2.0)  # the third is 2.0 behind the best
     column = {name: j for j, name in enumerate(CONFIDENCE_FEATURES)}
     assert ev[0, column["act_clash"]] == 1.0 and ev[1, column["act_match"]] == 1.0
     assert ev[0, column["act_unserved"]] == 0.0  # tool 0 is among the best five and does it
+    assert ev[0, column["dense_z"]] == 2.0 and ev[1, column["dense_z"]] == 0.5
+    assert ev[0, column["second"]] == 0.25 and ev[0, column["second_z"]] == 1.0
     intent[0, 0] = 0.0
-    ev = evidence(scores, np.array([1]), np.ones(4), np.zeros(4), np.zeros(4), intent)
+    ev = evidence(scores, np.array([1]), np.ones(4), np.zeros(4), np.zeros(4), intent, dense_z)
     assert ev[0, column["act_unserved"]] == 1.0  # the request names an action no tool does
+    assert ev[0, column["second"]] == 0.0 and ev[0, column["second_z"]] == 0.0  # stage one only
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +187,8 @@ def test_large_catalogs_encode_for_stage_two_ahead_with_the_same_result(
         make_doc("reverse", "reverse_geocode", "Convert coordinates into an address", REVERSE),
         make_doc("fetch", "fetch_url", "Fetch a web page by URL", FETCH),
     ]
-    engine = DiscoveryEngine(cache_dir=tmp_path)
+    # without the helper process (no PyTorch): the thread path
+    engine = DiscoveryEngine(cache_dir=tmp_path, second_embedder=MiniLmEmbedder(helper_process=False))
     index = engine.build(docs)
     index.model = replace(index.model, escalate_below=float("inf"))  # stage two for every request
     second = engine.second_embedder

@@ -88,3 +88,21 @@ async def test_bad_file_is_reported_and_skipped(tmp_path: Path) -> None:
         assert anonymous["capability_problems"] >= 1 and "broken.yaml" not in str(anonymous)
         problems = status["capability_problems"]
         assert any("broken.yaml" in p and "tools[0]" in p for p in problems), problems
+        # smart discovery: how its second stage runs, once the gateway has warmed up (the helper
+        # process starts after the first index build); its details are for administrators only
+        async with httpx.AsyncClient() as http:
+            with anyio.fail_after(90):
+                while True:
+                    admin_view = (
+                        await http.get(
+                            f"{gw.base_url}/api/status", headers={"Authorization": "Bearer status-admin"}
+                        )
+                    ).json()["discovery"]
+                    if admin_view["second_stage"] == "helper":
+                        break
+                    await anyio.sleep(0.2)
+            anonymous = (await http.get(f"{gw.base_url}/api/status")).json()
+        assert admin_view["helper"]["state"] == "ready" and admin_view["helper"]["pid"] > 0
+        assert admin_view["indexed_tools"] >= 1 and admin_view["last_error"] is None
+        assert anonymous["discovery"]["second_stage"] == "helper"
+        assert "helper" not in anonymous["discovery"] and anonymous["discovery"]["last_error"] is False

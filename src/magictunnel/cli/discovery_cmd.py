@@ -46,6 +46,9 @@ def _engine_for_catalog(catalog: Path, cache: Path | None):
         raise typer.Exit(2) from None
     engine = DiscoveryEngine(cache_dir=cache)
     engine.build(docs)
+    warm = getattr(engine.second_embedder, "warm", None)
+    if warm is not None:  # as the gateway does at start: every request then gets both stages
+        warm()
     return engine
 
 

@@ -131,8 +131,11 @@ class SmartDiscoveryConfig(_OpenSection):
     # embedding cache directory (default <storage.data_dir>/discovery), relative to the config file
     cache_dir: str | None = None
     results_cache_ttl: float = Field(default=300.0, ge=0.0)
-    # re-rank unsure requests with a second dense model (all-MiniLM-L6-v2, ~100 MB of memory)
+    # re-rank with a second dense model (all-MiniLM-L6-v2, ~150 MB of memory in the gateway)
     second_stage: bool = True
+    # encode requests for it in a helper process on PyTorch (~700 MB more), so every request gets
+    # stage two; false: only requests stage one is unsure about, encoded in the gateway with numpy
+    second_stage_helper: bool = True
     max_candidates: int = Field(default=5, ge=1, le=50)
     # optional LLM re-ranking / parameter mapping: "none", "sampling" (the client's model) or "http"
     llm_mode: Literal["none", "sampling", "http"] = "none"

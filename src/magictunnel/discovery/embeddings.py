@@ -79,19 +79,27 @@ class QueryVectorCache:
     def encode(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def encode_query(self, text: str) -> np.ndarray:
-        # requests may be encoded on two threads at once (engine.py encodes ahead for big catalogs)
+    def cached_query(self, text: str) -> np.ndarray | None:
+        # requests may be encoded on two threads at once (engine.py encodes ahead)
         with _QUERY_CACHE_LOCK:
             cached = self._query_cache.get(text)
             if cached is not None:
                 self._query_cache.move_to_end(text)
-                return cached
+            return cached
+
+    def encode_query(self, text: str) -> np.ndarray:
+        cached = self.cached_query(text)
+        if cached is not None:
+            return cached
         vec = self.encode([text])[0]
+        self.remember_query(text, vec)
+        return vec
+
+    def remember_query(self, text: str, vec: np.ndarray) -> None:
         with _QUERY_CACHE_LOCK:
             self._query_cache[text] = vec
             if len(self._query_cache) > self.MAX_QUERIES:
                 self._query_cache.popitem(last=False)
-        return vec
 
 
 class UseEmbedder(QueryVectorCache):

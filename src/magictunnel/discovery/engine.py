@@ -25,7 +25,8 @@ from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedd
 from magictunnel.discovery.index import DiscoveryIndex, Hit, description_key
 from magictunnel.discovery.minilm import MiniLmEmbedder
 
-#: from this many tools, the second model encodes each request alongside stage one
+#: from this many tools, the second model encodes each request alongside stage one even when it
+#: has no helper process (numpy, on a thread); with the helper it always does
 SPECULATE_FROM = 2000
 
 log = logging.getLogger("magictunnel.discovery")
@@ -143,17 +144,21 @@ class DiscoveryEngine:
             return cached.hits
         second = self.second_embedder
         second_query: Callable[[str], Any] | None = None
-        # a large catalog: stage one takes long and often asks for stage two, so the second model
-        # encodes the request meanwhile, on another core, and stage two then ranks
-        ahead = (
-            second is not None
-            and index.dense.second is not None
-            and index.model.full is not None
-            and len(index) >= SPECULATE_FROM
-        )
-        if ahead:
-            future = self._speculate.submit(_query_vector, second, query)
-            second_query = lambda _text: future.result()  # noqa: E731
+        # The second model encodes the request meanwhile, and stage two then ranks: always when
+        # its helper process runs (a core of its own, no GIL shared), and for large catalogs
+        # (where stage one takes long and often asks for stage two) on a thread even without
+        # it. Otherwise stage two runs only for requests stage one is unsure about.
+        pending: Callable[[], Any] | None = None
+        if second is not None and index.dense.second is not None and index.model.full is not None:
+            start = getattr(second, "start_query", None)
+            pending = start(query) if start is not None else None
+            if pending is None and len(index) >= SPECULATE_FROM:
+                future = self._speculate.submit(_query_vector, second, query)
+                pending = future.result
+        ahead = pending is not None
+        if pending is not None:
+            wait = pending
+            second_query = lambda _text: wait()  # noqa: E731
         elif second is not None:
             second_query = lambda text: _query_vector(second, text)  # noqa: E731
         with blas_single_thread():

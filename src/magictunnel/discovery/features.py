@@ -43,6 +43,7 @@ FEATURES: tuple[str, ...] = (
     "n_params",  # parameters (scaled)
 )
 INTENT_COLUMNS = [FEATURES.index(name) for name in INTENT_FEATURES]
+DENSE_Z = FEATURES.index("d_z")
 # the second stage adds the second dense model (minilm.py) to the same signals
 SECOND_FEATURES: tuple[str, ...] = ("d_second", "d_second_z", "d_second_z_cjk")
 FULL_FEATURES: tuple[str, ...] = (*FEATURES, *SECOND_FEATURES)

@@ -16,6 +16,7 @@ import numpy as np
 from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.embeddings import EmbeddingCache, text_hash
 from magictunnel.discovery.features import (
+    DENSE_Z,
     INTENT_COLUMNS,
     NAME_FIELDS,
     NAME_WEIGHT,
@@ -189,6 +190,7 @@ class DiscoveryIndex:
         raw = stage.scores(sig.features)
         scores = np.where(mask, raw, -np.inf) if mask is not None else raw
         full = self.model.full
+        extra: np.ndarray | None = None
         if (
             full is not None
             and second_query is not None
@@ -210,7 +212,16 @@ class DiscoveryIndex:
         best = np.array([int(np.argmax(raw))])
         served = float(
             stage.confidences(
-                evidence(raw, best, sig.coverage, sig.dense, sig.lexical, sig.features[:, INTENT_COLUMNS])
+                evidence(
+                    raw,
+                    best,
+                    sig.coverage,
+                    sig.dense,
+                    sig.lexical,
+                    sig.features[:, INTENT_COLUMNS],
+                    sig.features[:, DENSE_Z],
+                    extra,
+                )
             )[0]
         )
         confidences = served * np.exp(np.minimum(scores[top] - raw[best[0]], 0.0))

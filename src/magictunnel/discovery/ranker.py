@@ -31,6 +31,9 @@ CONFIDENCE_FEATURES = (
     "act_match",
     "act_clash",
     "act_unserved",
+    "dense_z",
+    "second",
+    "second_z",
 )
 UNSERVED_POOL = 5  # act_unserved: the request names an action no tool among this many best ones does
 GAP_LIMIT = 4.0  # leads beyond this say nothing more (and keep small catalogs in range)
@@ -165,12 +168,16 @@ def evidence(
     dense: np.ndarray,
     lexical: np.ndarray,
     intent: np.ndarray,
+    dense_z: np.ndarray,
+    second_model: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per picked tool: its score, its lead over the best other tool of the whole catalog (negative
     below the top, clipped to +-GAP_LIMIT), its coverage of the request and its dense score, the
     request's best dense and lexical scores over the catalog (how well anything fits), and whether
-    the tool does what the request asks (`intent`: the act_match, act_near and act_clash columns), and
-    whether the request asks for an action none of the best few tools performs."""
+    the tool does what the request asks (`intent`: the act_match, act_near and act_clash columns),
+    whether the request asks for an action none of the best few tools performs, and how far the
+    tool stands out of the catalog for each dense model (`dense_z`, and `second_model`: the second
+    model's similarity and its standardised form, zeros when stage two did not run)."""
     finite = scores[np.isfinite(scores)]
     if not len(picks) or not len(finite):
         return np.zeros((0, len(CONFIDENCE_FEATURES)))
@@ -195,6 +202,9 @@ def evidence(
             intent[picks, 0],
             intent[picks, 2],
             np.full(n, float(unserved)),
+            dense_z[picks],
+            second_model[picks, 0] if second_model is not None else np.zeros(n),
+            second_model[picks, 1] if second_model is not None else np.zeros(n),
         ]
     )
 

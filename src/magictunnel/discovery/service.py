@@ -19,9 +19,11 @@ from magictunnel.catalog.models import Routing, ToolDef
 from magictunnel.discovery.documents import ToolDoc, doc_from_tool
 from magictunnel.discovery.engine import DiscoveryEngine
 from magictunnel.discovery.index import Hit
+from magictunnel.discovery.minilm import MiniLmEmbedder
 from magictunnel.pipeline.context import Identity
 
 if TYPE_CHECKING:
+    from magictunnel.config.models import SmartDiscoveryConfig
     from magictunnel.core.gateway import Gateway
 
 log = logging.getLogger("magictunnel.discovery")
@@ -51,7 +53,7 @@ class DiscoveryService:
         self.engine = engine or DiscoveryEngine(
             cache_dir=data_dir_for(gateway.loaded, gateway.base_dir),
             results_ttl=self.config.results_cache_ttl,
-            second_embedder="auto" if self.config.second_stage else None,
+            second_embedder=_second_embedder(self.config),
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -191,6 +193,31 @@ class DiscoveryService:
                     out.append(tool)
         return out
 
+    def status(self) -> dict[str, Any]:
+        """For /api/status: the index, and how stage two runs ("helper": every request, its model
+        in the helper process; "cascade": unsure requests only, in the gateway; "off")."""
+        engine, second = self.engine, self.engine.second_embedder
+        helper = getattr(second, "helper", None)
+        out: dict[str, Any] = {
+            "index_version": engine.index.version,
+            "indexed_tools": len(engine.index),
+            "builds": engine.builds,
+            "last_error": engine.last_error,
+            "second_stage": "off"
+            if second is None
+            else "helper"
+            if getattr(second, "fast_requests", False)
+            else "cascade",
+        }
+        if helper is not None:
+            out["helper"] = {
+                "state": helper.state,
+                "pid": helper.pid,
+                "kernels": helper.detail,
+                "failures": helper.failures,
+            }
+        return out
+
     def search(self, query: str, identity: Identity, top_k: int) -> list[Hit]:
         return self.engine.search(query, top_k=top_k, allowed=self.allowed_keys(identity))
 
@@ -201,3 +228,9 @@ def _group_of(tool: ToolDef) -> str:
         return str(tool.server or tool.category)
     kind, _, where = tool.source.partition(":")
     return Path(where).stem if kind == "file" and where else kind
+
+
+def _second_embedder(config: SmartDiscoveryConfig) -> MiniLmEmbedder | None:
+    if not config.second_stage or not MiniLmEmbedder.available():
+        return None
+    return MiniLmEmbedder(helper_process=config.second_stage_helper)

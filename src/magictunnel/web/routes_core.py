@@ -61,6 +61,12 @@ async def status(request: Request, gateway: Gateway = Depends(get_gateway)) -> d
         {k: v for k, v in service.items() if k in ("name", "state", "optional")}
         for service in out["services"]
     ]
+    if "discovery" in out:  # its error message and the helper's details stay with administrators
+        out["discovery"] = {
+            k: (v is not None if k == "last_error" else v)
+            for k, v in out["discovery"].items()
+            if k != "helper"
+        }
     out["detail"] = "summary: send admin credentials for problems, conflicts and errors"
     return out
 

