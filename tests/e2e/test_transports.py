@@ -137,3 +137,19 @@ async def test_pagination(tmp_path: Path) -> None:
             assert [n for n in seen if n.startswith("tool_")] == [f"tool_{i:02d}" for i in range(25)]
             with pytest.raises(MCPError, match="Invalid cursor"):
                 await client.list_tools(cursor="garbage!")
+
+
+async def test_a_websocket_client_that_hangs_up_leaves_no_traceback(gateway: RunningGateway) -> None:
+    from websockets.asyncio.client import connect
+
+    init = (
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}'
+    )
+    for _ in range(5):
+        async with connect(gateway.ws_url, subprotocols=["mcp"]) as ws:
+            await ws.send(init)
+            assert '"result"' in await ws.recv()
+    async with Client(websocket_client(gateway.ws_url)) as client:  # a normal session still works
+        assert any(t.name == "echo" for t in (await client.list_tools()).tools)
+    assert "Traceback" not in gateway.log()

@@ -115,6 +115,50 @@ def test_a_live_process_segment_is_not_taken(tmp_path: Path) -> None:
     assert [e["id"] for e in Journal.read(closed)] == ["a"]
 
 
+def test_no_entry_is_lost_while_other_processes_sweep_the_journal(tmp_path: Path) -> None:
+    """Writers in two processes keep opening segments while this process takes every orphan it
+    sees (as a gateway's flusher does): a live segment must never be seen unlocked and unlinked."""
+    entries = 3000
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tests/security/journal_writer_child.py"),
+                str(tmp_path),
+                str(entries),
+                w,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
+        )
+        for w in ("w0", "w1")
+    ]
+    sweeper = Journal(tmp_path)
+    seen: list[str] = []
+
+    def sweep() -> None:
+        for path in sweeper.orphans():
+            seen.extend(e["id"] for e in Journal.read(path))
+            path.unlink()
+
+    while any(w.poll() is None for w in writers):
+        sweep()
+    sweep()
+    assert [w.returncode for w in writers] == [0, 0]
+    expected = {f"{w}-{i}" for w in ("w0", "w1") for i in range(entries)}
+    assert len(seen) == len(expected) and set(seen) == expected
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staging_files_of_a_dead_process_are_swept_only_when_old(tmp_path: Path) -> None:
+    fresh, stale = tmp_path / "new-1-a-00000001.jsonl", tmp_path / "new-2-b-00000001.jsonl"
+    fresh.touch()
+    stale.touch()
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    assert Journal(tmp_path).orphans() == []
+    assert fresh.exists() and not stale.exists()
+
+
 @pytest.mark.anyio
 async def test_query_search_violations_export_retention(gateway: Gateway) -> None:
     sec = gateway.extensions["security"]

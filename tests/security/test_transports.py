@@ -3,6 +3,9 @@ REST and smart discovery; per-client tools/list; lockdown blocks all of them."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -187,4 +190,46 @@ async def test_prompts_and_resources_per_client(env: Env) -> None:
     assert sorted((e["rule"], e["client_id"], e["transport"]) for e in entries) == [
         ("no-drafts", "agent-1", "websocket"),
         ("no-permission", "agent-1", "websocket"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_sigterm_ends_a_stdio_session_cleanly_and_keeps_its_audit(env: Env) -> None:
+    """A client's shutdown escalation (or `docker stop`) sends SIGTERM: the stdio gateway stops the
+    way end of input stops it, exit code 0, its audit entries in the database."""
+    async with httpx.AsyncClient(base_url=env.base, headers=ADMIN) as admin:
+        r = await admin.post("/api/security/lockdown/activate", json={"reason": "drill"})
+        assert r.status_code == 200
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "magictunnel",
+        "stdio",
+        cwd=str(env.workdir),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+
+    async def rpc(message: dict[str, Any]) -> dict[str, Any] | None:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+        await proc.stdin.drain()
+        return json.loads(await proc.stdout.readline()) if "id" in message else None
+
+    info = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    assert "result" in (await rpc({"id": 1, "method": "initialize", "params": info}) or {})
+    await rpc({"method": "notifications/initialized"})
+    reply = await rpc(
+        {"id": 2, "method": "tools/call", "params": {"name": "say", "arguments": {"message": "x"}}}
+    )
+    assert reply is not None and "Denied by lockdown" in reply["result"]["content"][0]["text"]
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert "Traceback" not in (await proc.stderr.read()).decode()
+    async with httpx.AsyncClient(base_url=env.base, headers=ADMIN) as admin:
+        entries = (await admin.get("/api/security/audit/violations")).json()["entries"]
+    assert [(e["transport"], e["tool"], e["rule"]) for e in entries] == [
+        ("stdio", "say", "emergency-lockdown")
     ]

@@ -11,7 +11,6 @@ gateway.extensions:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from magictunnel.auth.settings import AuthSettings, data_dir
 from magictunnel.auth.store import AuthStore
 from magictunnel.auth.upstream.manager import UpstreamOAuth
 from magictunnel.auth.vault import Vault
+from magictunnel.core.periodic import Periodic
 from magictunnel.core.services import ServiceSpec
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class AuthFeature:
         )
         self.admin_authenticator: AdminAuthenticator | None = None
         self.generated_password: str | None = None
-        self._purger: asyncio.Task[None] | None = None
+        self._purger: Periodic | None = None
 
     # ---- parts ---------------------------------------------------------------------------
     @property
@@ -140,9 +140,8 @@ class AuthFeature:
         self.admin_authenticator = AdminAuthenticator(self._admin, self.gateway)
         self.gateway.extensions["admin_authenticator"] = self.admin_authenticator
         self.upstream.start()
-        self._purger = asyncio.get_running_loop().create_task(
-            self._purge_sessions(), name="auth-session-purge"
-        )
+        self._purger = Periodic("auth-session-purge", 3600.0, self._purge_sessions, run_first=True)
+        self._purger.start()
         log.info(
             "auth ready: client auth %s, %d admin provider(s)",
             "required" if self.client_auth.required else "optional on loopback",
@@ -150,20 +149,14 @@ class AuthFeature:
         )
         return self
 
-    async def _purge_sessions(self, interval: float = 3600.0) -> None:
+    async def _purge_sessions(self) -> None:
         """Forget sessions that expired more than a day ago (revocation only matters until expiry)."""
-        while True:
-            try:
-                if self.store is not None:
-                    await self.store.purge_sessions(time.time() - 86400)
-            except Exception as exc:
-                log.warning("session purge: %s", exc)
-            await asyncio.sleep(interval)
+        if self.store is not None:
+            await self.store.purge_sessions(time.time() - 86400)
 
     async def stop(self) -> None:
         if self._purger is not None:
-            self._purger.cancel()
-            await asyncio.gather(self._purger, return_exceptions=True)
+            await self._purger.stop()
             self._purger = None
         self.gateway.extensions.pop("admin_authenticator", None)
         await self.upstream.stop()

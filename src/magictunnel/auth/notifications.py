@@ -7,11 +7,11 @@ services that fail (server crashes).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from magictunnel.auth.store import AuthStore
+from magictunnel.core.periodic import Periodic
 from magictunnel.storage.models.auth import NotificationRow
 
 log = logging.getLogger("magictunnel.auth.notifications")
@@ -37,7 +37,7 @@ class Notifications:
     def __init__(self, store: AuthStore) -> None:
         self.store = store
         self._seen_failed: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._task: Periodic | None = None
         self._audit_seen: set[str] | None = None
 
     async def notify(
@@ -109,21 +109,16 @@ class Notifications:
                 self._seen_failed.discard(status.name)
 
     def start_watching(self, services: Any, audit: Any = None, interval: float = 5.0) -> None:
-        async def loop() -> None:
-            while True:
-                try:
-                    await self.check_services(services)
-                    current_audit = audit() if callable(audit) else audit
-                    if current_audit is not None and hasattr(current_audit, "violations"):
-                        await self.poll_audit(current_audit)
-                except Exception as exc:
-                    log.warning("notification watcher: %s", exc)
-                await asyncio.sleep(interval)
+        async def round_() -> None:
+            await self.check_services(services)
+            current_audit = audit() if callable(audit) else audit
+            if current_audit is not None and hasattr(current_audit, "violations"):
+                await self.poll_audit(current_audit)
 
-        self._task = asyncio.get_running_loop().create_task(loop(), name="notifications-service-watcher")
+        self._task = Periodic("notifications-service-watcher", interval, round_, run_first=True)
+        self._task.start()
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await self._task.stop()
             self._task = None

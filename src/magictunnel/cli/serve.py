@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -11,6 +13,8 @@ import typer
 from magictunnel.cli.common import ConfigOption, err_console, load_or_exit, setup_logging
 from magictunnel.config.models import RuntimeMode
 from magictunnel.server.transports.security import LOOPBACK
+
+log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -130,10 +134,30 @@ async def _stdio(loaded: object) -> None:
     server = build_server(gateway, sessions)
     unsubscribe = gateway.catalog.subscribe(sessions.on_catalog_event)
     connection_transport.set("stdio")
-    await gateway.start()
+
+    async def terminate() -> None:
+        # SIGTERM (a client's shutdown escalation, `docker stop`): stop the gateway as end of input
+        # would (audit flushed, upstream servers closed), then leave at once: the SDK reads stdin in
+        # a worker thread that no cancellation can interrupt while the client keeps the pipe open.
+        log.info("stdio: SIGTERM received; shutting down")
+        try:
+            await started.wait()  # a half-started gateway would leave upstream servers behind
+            await gateway.stop()
+        finally:
+            logging.shutdown()
+            os._exit(0)
+
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(terminate(), name="sigterm"))
     try:
+        try:
+            await gateway.start()
+        finally:
+            started.set()
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)
         unsubscribe()
         await gateway.stop()

@@ -6,6 +6,7 @@ tool any other way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Gateway:
         )
         self.extensions: dict[str, Any] = {}
         self._started = False
+        self._stopping: asyncio.Future[None] | None = None
         self._register_core_services()
 
     @property
@@ -164,11 +166,21 @@ class Gateway:
         log.info("gateway started in %s mode with %d tools", self.mode.value, len(self.catalog.tools))
 
     async def stop(self) -> None:
+        """Stop services and backends. Callers racing each other (end of input and SIGTERM) share
+        one shutdown: each returns once it is complete."""
         if not self._started:
             return
-        await self.services.stop_all()
-        await self.backends.aclose()
-        self._started = False
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        try:
+            await self.services.stop_all()
+            await self.backends.aclose()
+        finally:
+            self._started = False
+            self._stopping = None
 
     def status(self) -> dict[str, Any]:
         return {
@@ -181,4 +193,5 @@ class Gateway:
             "services": self.services.report(),
             "capability_problems": self.files.problems,
             "conflicts": self.catalog.conflicts,
+            **({"discovery": discovery.status()} if (discovery := self.extensions.get("discovery")) else {}),
         }

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 
 from magictunnel.config.models import AuditSettings
+from magictunnel.core.periodic import Periodic
 from magictunnel.security.audit_journal import Journal
 from magictunnel.security.common import InvalidInput
 from magictunnel.storage import Storage, new_id
@@ -70,7 +71,7 @@ class AuditService:
         self.redact = redact
         self.journal = Journal(journal_dir or storage.data_dir / "audit-journal", fsync=settings.fsync)
         self._flush_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._flusher: Periodic | None = None
         self.stats = {"recorded": 0, "flushed": 0, "flush_errors": 0, "retention_deleted": 0}
         self.last_error: str | None = None
         self._last_retention = 0.0
@@ -198,26 +199,23 @@ class AuditService:
         if replayed:
             log.warning("audit: replayed %d journal entries left by a previous process", replayed)
 
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(self.settings.flush_interval)
-                try:
-                    await self.flush()
-                    if time.time() - self._last_retention > 3600:
-                        await self.apply_retention()
-                except Exception as exc:  # keep journaling; the database may come back
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("audit flush failed (entries stay in the journal): %s", self.last_error)
+        async def round_() -> None:
+            await self.flush()
+            if time.time() - self._last_retention > 3600:
+                await self.apply_retention()
 
-        self._task = asyncio.get_running_loop().create_task(loop(), name="audit-flush")
+        def failed(exc: Exception) -> None:  # keep journaling; the database may come back
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("audit flush failed (entries stay in the journal): %s", self.last_error)
+
+        self._flusher = Periodic("audit-flush", self.settings.flush_interval, round_, on_error=failed)
+        self._flusher.start()
         self._started = True
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._flusher is not None:
+            await self._flusher.stop()
+            self._flusher = None
         try:
             await self.flush()
         finally:
@@ -324,7 +322,7 @@ class AuditService:
         }
 
     def get_health(self) -> dict[str, Any]:
-        running = self._task is not None and not self._task.done()
+        running = self._flusher is not None and self._flusher.running
         return {
             "healthy": running and self.last_error is None,
             "flusher_running": running,

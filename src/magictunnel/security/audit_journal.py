@@ -13,11 +13,13 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 SUFFIX = ".jsonl"
+STAGING_MAX_AGE = 3600.0  # seconds
 
 
 class Journal:
@@ -34,9 +36,20 @@ class Journal:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._seq += 1
         # unique per journal (several may live in one process), never reused: O_EXCL
-        path = self.directory / f"seg-{os.getpid()}-{self._token}-{self._seq:08d}{SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # marks the segment as owned by a live process
+        name = f"{os.getpid()}-{self._token}-{self._seq:08d}{SUFFIX}"
+        path, staging = self.directory / f"seg-{name}", self.directory / f"new-{name}"
+        # Created under a name no flusher looks at, locked, and only then renamed into view: a
+        # flusher in another process must never find a live segment unlocked, take it for a dead
+        # process's leftovers and unlink it while this process goes on writing into it.
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # marks the segment as owned by a live process
+            os.rename(staging, path)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
+            raise
         self._fd, self._path = fd, path
         return fd
 
@@ -71,6 +84,7 @@ class Journal:
         """Closed segments nobody holds: left by a finished or killed process, or rotated here."""
         if not self.directory.exists():
             return []
+        self._sweep_staging()
         found = []
         for path in sorted(self.directory.glob(f"seg-*{SUFFIX}")):
             if path == self._path:
@@ -87,6 +101,15 @@ class Journal:
             finally:
                 os.close(fd)
         return found
+
+    def _sweep_staging(self) -> None:
+        """Remove staging files a process left when it died between creating and renaming one
+        (they never hold entries). Only old ones: a young one may be a live process's, not locked yet."""
+        cutoff = time.time() - STAGING_MAX_AGE
+        for path in self.directory.glob(f"new-*{SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
     @staticmethod
     def read(path: Path) -> list[dict[str, Any]]:

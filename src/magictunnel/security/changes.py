@@ -6,11 +6,10 @@ gateway within `security.poll_interval` seconds, lockdown included.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from magictunnel.core.periodic import Periodic
 from magictunnel.storage import Storage
 from magictunnel.storage.repositories import SettingsRepository
 
@@ -24,7 +23,7 @@ class ChangeStamps:
         self.repo = SettingsRepository(storage, NAMESPACE)
         self.seen: dict[str, int] = {}
         self._reloaders: dict[str, Callable[[], Awaitable[None]]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._poller: Periodic | None = None
         self.errors = 0
         self.last_error: str | None = None
 
@@ -49,23 +48,20 @@ class ChangeStamps:
         return changed
 
     def start(self, interval: float) -> None:
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                try:
-                    changed = await self.poll_once()
-                    if changed:
-                        log.info("reloaded after external change: %s", ", ".join(changed))
-                except Exception as exc:  # keep polling: the database may come back
-                    self.errors += 1
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("security change poll failed: %s", self.last_error)
+        async def round_() -> None:
+            changed = await self.poll_once()
+            if changed:
+                log.info("reloaded after external change: %s", ", ".join(changed))
 
-        self._task = asyncio.get_running_loop().create_task(loop(), name="security-change-poll")
+        def failed(exc: Exception) -> None:  # keep polling: the database may come back
+            self.errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("security change poll failed: %s", self.last_error)
+
+        self._poller = Periodic("security-change-poll", interval, round_, on_error=failed)
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None

@@ -35,6 +35,7 @@ from magictunnel.auth.settings import UpstreamOAuthSettings, UpstreamServerOAuth
 from magictunnel.auth.upstream import grants
 from magictunnel.auth.upstream.signin import SignInMixin
 from magictunnel.auth.upstream.tokens import VAULT_PREFIX, VaultTokenStorage
+from magictunnel.core.periodic import Periodic
 
 log = logging.getLogger("magictunnel.auth.upstream_oauth")
 
@@ -64,7 +65,7 @@ class UpstreamOAuth(SignInMixin):
         self._notify = notify
         self._pending: dict[str, asyncio.Future[AuthorizationCodeResult]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._refresher: asyncio.Task[None] | None = None
+        self._refresher: Periodic | None = None
         self._locks: dict[str, asyncio.Lock] = {}
 
     # ---- per-server pieces ---------------------------------------------------------------
@@ -274,22 +275,19 @@ class UpstreamOAuth(SignInMixin):
         return refreshed
 
     def start(self) -> None:
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(self.settings.refresh_interval_seconds)
-                try:
-                    await self.refresh_due()
-                except Exception as exc:
-                    log.warning("background token refresh: %s", exc)
-
-        self._refresher = asyncio.get_running_loop().create_task(loop(), name="upstream-oauth-refresh")
+        self._refresher = Periodic(
+            "upstream-oauth-refresh", self.settings.refresh_interval_seconds, self.refresh_due
+        )
+        self._refresher.start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._refresher, *self._tasks) if t is not None]
+        if self._refresher is not None:
+            await self._refresher.stop()
+            self._refresher = None
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._refresher = None
         self._tasks.clear()
 
     def status(self, server: str) -> dict[str, Any]:

@@ -71,7 +71,7 @@ async def serve_websocket(
             tg.cancel_scope.cancel()
     try:
         await websocket.close()
-    except RuntimeError:
+    except (WebSocketDisconnect, RuntimeError):  # the client went first: nothing left to close
         pass
 
 
