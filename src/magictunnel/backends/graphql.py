@@ -46,8 +46,8 @@ from magictunnel.backends.http_client import (
     check_common,
     redact,
     send,
-    status_error,
 )
+from magictunnel.backends.http_result import status_error
 from magictunnel.backends.templating import render_value
 from magictunnel.catalog.models import ToolDef
 from magictunnel.pipeline.context import CallContext

@@ -69,9 +69,8 @@ from magictunnel.backends.http_client import (
     log,
     redact,
     send,
-    status_error,
-    to_result,
 )
+from magictunnel.backends.http_result import status_error, to_result
 from magictunnel.backends.templating import placeholders, render, render_value
 from magictunnel.catalog.models import ToolDef
 from magictunnel.pipeline.context import CallContext

@@ -12,7 +12,8 @@ forwarded call, requests and log messages to the in-flight call on this server (
 recent one when several are in flight, since stdio carries no correlation for them).
 
 The connection's parts live beside it: `state` (State, Capabilities, Listener), `routing`
-(server->client traffic), `listening` (2026-07-28 change notifications), `read_stream`
+(server->client traffic), `listening` (2026-07-28 change notifications), `listing` (what the
+server offers, every page of it), `read_stream`
 (noticing the transport's end) and `errors`; their public names are re-exported here.
 """
 
@@ -37,6 +38,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from magictunnel.upstream.config import ServerSpec
 from magictunnel.upstream.errors import _describe
 from magictunnel.upstream.listening import ChangeListening
+from magictunnel.upstream.listing import Listing
 from magictunnel.upstream.read_stream import _Watched
 from magictunnel.upstream.routing import ClientRouting, _py_level
 from magictunnel.upstream.state import Capabilities, Listener, State
@@ -68,7 +70,7 @@ STABLE_AFTER = 30.0  # a connection that lived this long resets the backoff
 UPSTREAM_UNAVAILABLE = -32003
 
 
-class UpstreamConnection(ClientRouting, ChangeListening):
+class UpstreamConnection(ClientRouting, ChangeListening, Listing):
     def __init__(
         self, spec: ServerSpec, listener: Listener, base_dir: str | None = None, default_timeout: float = 30.0
     ) -> None:
@@ -307,48 +309,6 @@ class UpstreamConnection(ClientRouting, ChangeListening):
         if self.state is State.READY and not self._stop.is_set():
             self.state = State.RESTARTING
             self._ready = anyio.Event()
-
-    # ---- listing -------------------------------------------------------------------------
-    async def _list_all(self, session: ClientSession) -> None:
-        caps = Capabilities()
-        server_caps = session.server_capabilities
-        caps.server_capabilities = (
-            server_caps.model_dump(by_alias=True, mode="json", exclude_none=True) if server_caps else {}
-        )
-        info = session.server_info
-        caps.server_info = info.model_dump(by_alias=True, mode="json", exclude_none=True) if info else None
-        caps.instructions = session.instructions
-        if server_caps is None or server_caps.tools is not None:
-            caps.tools = await self._list(session, "tools/list", "tools")
-        if server_caps is not None and server_caps.prompts is not None:
-            caps.prompts = await self._list(session, "prompts/list", "prompts")
-        if server_caps is not None and server_caps.resources is not None:
-            caps.resources = await self._list(session, "resources/list", "resources")
-            caps.resource_templates = await self._list(
-                session, "resources/templates/list", "resourceTemplates"
-            )
-        caps.listed_at = time.time()
-        self.capabilities = caps
-
-    async def _list(self, session: ClientSession, method: str, key: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(1000):
-            params = {"cursor": cursor} if cursor else None
-            raw = await self.raw_request(method, params, timeout=self.spec.startup_timeout, session=session)
-            page = raw.get(key) or []
-            items.extend(i for i in page if isinstance(i, dict))
-            cursor = raw.get("nextCursor")
-            if not cursor:
-                break
-        return items
-
-    async def refresh_lists(self) -> None:
-        session = self._session
-        if session is None:
-            raise self._unavailable()
-        await self._list_all(session)
-        self.last_ok = time.time()
 
     # ---- requests ------------------------------------------------------------------------
     def _unavailable(self) -> MCPError:
