@@ -72,6 +72,20 @@ def test_paths_emails_dates_and_free_text() -> None:
     assert m.arguments == {"query": "latest rust async runtimes"}
 
 
+def test_host_names_fill_host_and_url_parameters() -> None:
+    whois = {"type": "object", "properties": {"domain": {"type": "string"}}, "required": ["domain"]}
+    assert map_parameters("who registered openai.com?", whois).arguments == {"domain": "openai.com"}
+    assert map_parameters("whois for https://openai.com/blog", whois).arguments == {"domain": "openai.com"}
+    assert map_parameters("open example.org in the browser", FETCH).arguments == {
+        "url": "https://example.org"
+    }
+    assert map_parameters("fetch github.com/login", FETCH).arguments == {"url": "https://github.com/login"}
+    lookup = {"type": "object", "properties": {"ip": {"type": "string"}}, "required": ["ip"]}
+    assert map_parameters("where is 8.8.8.8", lookup).arguments == {"ip": "8.8.8.8"}
+    topics = {"type": "object", "properties": {"domain": {"type": "string", "enum": ["article", "trial"]}}}
+    assert map_parameters("trial results listed on openai.com", topics).arguments == {"domain": "trial"}
+
+
 def test_names_and_tickers() -> None:
     assert map_parameters("weather in Paris tomorrow", WEATHER).arguments == {"city": "Paris"}
     m = map_parameters("will it rain in Rio de Janeiro? imperial please", WEATHER)

@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,6 +51,19 @@ def test_request_and_tool_value_kinds() -> None:
     assert tool_kinds(REVERSE) == ({"number", "coord"}, {"number", "coord"})
     assert tool_kinds(FETCH) == ({"url"}, {"url"})
     assert tool_kinds({"properties": "not an object"}) == (set(), set())
+
+
+def test_a_host_name_fits_tools_taking_a_host_or_a_url() -> None:
+    whois = {"type": "object", "properties": {"domain": {"type": "string"}}, "required": ["domain"]}
+    topics = {"type": "object", "properties": {"domain": {"type": "string", "enum": ["article", "trial"]}}}
+    assert tool_kinds(whois) == ({"host"}, {"host"})
+    assert tool_kinds(topics) == (set(), set())  # a "domain" picked from a list is no host name
+    assert request_kinds("who registered openai.com") == {"host"}
+    assert request_kinds("where is 10.0.0.1") == {"host"}
+    table = SlotTable([whois, FETCH, topics])
+    match, none, lack = table.features("who registered openai.com").T
+    assert list(match) == [1.0, 1.0, 0.0] and list(none) == [0.0, 0.0, 1.0] and list(lack) == [0.0, 0.0, 0.0]
+    assert list(table.features("what does the weather look like")[:, 2]) == [1.0, 1.0, 0.0]
 
 
 def test_slot_features_prefer_the_tool_that_takes_the_values_given() -> None:
@@ -179,6 +193,14 @@ def test_engine_builds_both_stages_and_escalates_unsure_requests(tmp_path: Path)
     assert np.allclose(again.dense.second, index.dense.second)
 
 
+def same_ranking(a: list[Any], b: list[Any]) -> bool:
+    """Same tools in the same order with the same scores, up to float32 rounding (a matrix product
+    on another thread may round its last bits differently)."""
+    return [h.doc.key for h in a] == [h.doc.key for h in b] and [h.score for h in a] == pytest.approx(
+        [h.score for h in b], rel=1e-5, abs=1e-6
+    )
+
+
 def test_large_catalogs_encode_for_stage_two_ahead_with_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -208,13 +230,13 @@ def test_large_catalogs_encode_for_stage_two_ahead_with_the_same_result(
     second._query_cache.clear()  # type: ignore[attr-defined]
     ahead = engine.search("where is 51.5007, -0.1246", top_k=3)
     assert threads[-1].startswith("discovery-second")  # encoded on the helper thread
-    assert [(h.doc.key, h.score) for h in ahead] == [(h.doc.key, h.score) for h in inline]
+    assert same_ranking(ahead, inline)
     # with the second vector computed anyway, stage two ranks even when stage one is sure
     index.model = replace(index.model, escalate_below=float("-inf"))
     engine.invalidate_results()
     second._query_cache.clear()  # type: ignore[attr-defined]
     sure = engine.search("where is 51.5007, -0.1246", top_k=3)
-    assert [(h.doc.key, h.score) for h in sure] == [(h.doc.key, h.score) for h in inline]
+    assert same_ranking(sure, inline)
 
 
 def test_without_the_second_stage_the_first_one_serves(tmp_path: Path) -> None:

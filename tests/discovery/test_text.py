@@ -70,6 +70,28 @@ def test_spans_find_typed_literals() -> None:
     assert ("filename", "report.docx") in kinds
 
 
+def test_host_names_addresses_and_urls_without_a_scheme() -> None:
+    def kinds(text: str) -> list[tuple[str, str]]:
+        return [(s.kind, s.value) for s in find_spans(text)]
+
+    assert kinds("who registered OpenAI.com and when does it expire?") == [("domain", "openai.com")]
+    assert kinds("is docs.python.org or www.example.co.uk down.") == [
+        ("domain", "docs.python.org"),
+        ("domain", "www.example.co.uk"),
+    ]
+    assert kinds("open github.com/login in the browser") == [("url", "https://github.com/login")]
+    assert kinds("where is 8.8.8.8 located") == [("ip", "8.8.8.8")]
+    # file names, versions, emails and URLs stay what they are
+    assert kinds("diff README.md against notes.txt") == [("filename", "README.md"), ("filename", "notes.txt")]
+    assert kinds("mail bob@corp.com the page https://x.com/a") == [
+        ("email", "bob@corp.com"),
+        ("url", "https://x.com/a"),
+    ]
+    assert kinds("upgrade to 1.2 now") == [("number", "1.2")]
+    masked, hints = mask_values("whois openai.com")
+    assert "openai" not in masked and hints == ["domain"]
+
+
 def test_chinese_dates_and_masking() -> None:
     spans = find_spans("1990年5月12日出生")
     assert [(s.kind, s.value) for s in spans] == [("date", "1990-05-12")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 
@@ -34,6 +35,7 @@ _HINTS: dict[str, tuple[str, ...]] = {
         "target",
     ),
     "date": ("date", "day", "time", "since", "until", "start", "end", "from", "to", "when"),
+    "host": ("domain", "hostname", "host", "ip", "fqdn"),
     "text": (
         "query",
         "q",
@@ -107,8 +109,10 @@ def _kind_of(prop: str, schema: dict[str, Any]) -> str:
     if fmt in ("date", "date-time"):
         return "date"
     words = _words(prop) | _words(str(schema.get("title", "")))
-    for kind in ("url", "email", "path", "date"):
+    for kind in ("url", "email", "path", "date", "host"):
         if words & set(_HINTS[kind]):
+            if kind == "host" and ("enum" in schema or _json_type(schema) != "string"):
+                continue  # e.g. a "domain" chosen from a list of subject areas
             return kind
     return "text"
 
@@ -227,6 +231,13 @@ def map_parameters(
             continue
         elif kind == "url":
             span = take(lambda s: s.kind == "url")
+            if span is None and (host := take(lambda s: s.kind == "domain")) is not None:
+                span = Span("url", host.text, f"https://{host.value}", host.start, host.end)
+        elif kind == "host":
+            span = take(lambda s: s.kind in ("domain", "ip"))
+            if span is None and (link := take(lambda s: s.kind == "url")) is not None:
+                name = urlsplit(link.value).hostname
+                span = Span("domain", link.text, name, link.start, link.end) if name else None
         elif kind == "email":
             span = take(lambda s: s.kind == "email")
         elif kind == "path":

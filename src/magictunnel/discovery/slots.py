@@ -16,9 +16,10 @@ import numpy as np
 from magictunnel.discovery.params import _json_type, _kind_of, _words
 from magictunnel.discovery.spans import find_spans
 
-KINDS = ("url", "email", "path", "date", "number", "coord")
+KINDS = ("url", "email", "path", "date", "number", "coord", "host")
 # kinds a request must carry for a tool that requires them (dates and numbers have defaults or words)
-_DISTINCTIVE = np.array([1, 1, 1, 0, 0, 1], dtype=np.float32)
+_DISTINCTIVE = np.array([1, 1, 1, 0, 0, 1, 1], dtype=np.float32)
+_URL, _HOST = KINDS.index("url"), KINDS.index("host")
 _COORD_WORDS = {"lat", "latitude", "lon", "lng", "longitude", "coordinates", "coords"}
 _COORD = re.compile(r"[-+]?\d{1,3}\.\d+\s*[,/ ]\s*[-+]?\d{1,3}\.\d+")
 FEATURES = ("slot_match", "slot_none", "slot_lack")
@@ -55,6 +56,8 @@ def request_kinds(text: str) -> set[str]:
     for span in find_spans(text):
         if span.kind in ("url", "email", "path", "date"):
             kinds.add(span.kind)
+        elif span.kind in ("domain", "ip"):
+            kinds.add("host")
         elif span.kind == "filename":
             kinds.add("path")
         elif span.kind == "number":
@@ -75,6 +78,9 @@ class SlotTable:
             for j, kind in enumerate(KINDS):
                 self.takes[i, j] = kind in every
                 self.requires[i, j] = kind in needed
+        # a URL names a host and a host makes a URL: each kind of tool can use the other value
+        either = np.maximum(self.takes[:, _URL], self.takes[:, _HOST])
+        self.takes[:, _URL] = self.takes[:, _HOST] = either
 
     def features(self, text: str) -> np.ndarray:
         """(n_tools, 3): share of the request's value kinds the tool takes; 1 when it takes none of
@@ -89,5 +95,7 @@ class SlotTable:
         else:
             match = np.zeros(n_tools, dtype=np.float32)
             none = np.zeros(n_tools, dtype=np.float32)
-        lack = np.minimum((self.requires * (1.0 - present) * _DISTINCTIVE).sum(axis=1), 1.0)
+        given = present.copy()
+        given[_URL] = given[_HOST] = max(present[_URL], present[_HOST])
+        lack = np.minimum((self.requires * (1.0 - given) * _DISTINCTIVE).sum(axis=1), 1.0)
         return np.stack([match, none, lack], axis=1).astype(np.float32)

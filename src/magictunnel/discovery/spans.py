@@ -20,6 +20,16 @@ FILENAME = re.compile(r"(?<![\w/.-])[\w-]+(?:\.[\w-]+)*\.([A-Za-z][A-Za-z0-9]{0,
 ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 CJK_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})[日号]")
 SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+# a bare host name ("openai.com", "docs.python.org"): its last label must be a common TLD, so
+# that file names ("notes.txt", "README.md") and dotted identifiers stay what they are
+_TLDS = (
+    "com|org|net|io|dev|ai|co|gov|edu|info|biz|app|me|tv|xyz|cloud|tech|site|online|"
+    "uk|de|fr|cn|jp|kr|ru|in|au|ca|es|it|nl|br|ch|se|eu|us"
+)
+_HOST = rf"(?<![\w@./:-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+(?:{_TLDS})"
+DOMAIN = re.compile(_HOST + r"(?![\w/@-]|\.\w)", re.IGNORECASE)
+BARE_URL = re.compile(_HOST + r"/[^\s<>\"'`)\]]*", re.IGNORECASE)  # "github.com/login": a URL without scheme
+IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.]\w)")
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
 
 # File extensions worth keeping as a hint of the kind of file (the name itself is a value).
@@ -28,7 +38,7 @@ _DOMAIN_LIKE = {"com", "org", "net", "io", "dev", "ai", "co", "gov", "edu", "uk"
 
 @dataclass(frozen=True)
 class Span:
-    kind: str  # url, email, path, filename, quoted, date, number, kv
+    kind: str  # url, email, path, filename, domain, ip, quoted, date, number, kv
     text: str  # the literal as written
     value: str  # the value to use as an argument
     start: int
@@ -60,6 +70,8 @@ def _find_spans(text: str) -> list[Span]:
 
     for m in URL.finditer(text):
         add("url", m, m.group(0).rstrip(".,;:!?"))
+    for m in BARE_URL.finditer(text):
+        add("url", m, "https://" + m.group(0).rstrip(".,;:!?"))
     for m in EMAIL.finditer(text):
         add("email", m, m.group(0))
     for m in KEY_VALUE.finditer(text):
@@ -76,6 +88,10 @@ def _find_spans(text: str) -> list[Span]:
     for m in PATH.finditer(text):
         if len(m.group(0)) > 1:
             add("path", m, m.group(0))
+    for m in IPV4.finditer(text):
+        add("ip", m, m.group(0))
+    for m in DOMAIN.finditer(text):
+        add("domain", m, m.group(0).lower())
     for m in FILENAME.finditer(text):
         if m.group(1).lower() not in _DOMAIN_LIKE and not m.group(0)[0].isdigit():
             add("filename", m, m.group(0))
@@ -90,6 +106,8 @@ _HINTS = {
     "url": ("url",),
     "email": ("email",),
     "date": ("date",),
+    "domain": ("domain",),
+    "ip": ("ip", "address"),
 }
 
 
