@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from magictunnel.discovery.documents import make_doc
-from magictunnel.discovery.intents import CLASSES, IntentTable, request_classes, tool_classes
+from magictunnel.discovery.intents import CLASSES, IntentTable, lead_word, request_classes, tool_classes
 
 
 def names(classes: set[int]) -> set[str]:
@@ -71,8 +71,23 @@ def test_signals_match_near_and_clash() -> None:
         make_doc("whois_ip", "whois_ip", "Whois data for an IP address", {}),
     ]
     table = IntentTable(docs)
-    match, near, clash = table.features("open my note 'Q3 hiring plan'").T
+    match, near, clash, _lead = table.features("open my note 'Q3 hiring plan'").T
     assert list(match) == [0, 1, 0, 0, 0]
     assert list(near) == [0, 0, 0, 1, 0]  # listing is close to reading
     assert list(clash) == [1, 0, 1, 0, 0]  # a tool that says nothing never clashes
     assert not table.features("the weather in Oslo").any()
+
+
+def test_the_leading_verb_names_the_tool() -> None:
+    assert lead_word("commit what's staged with message 'fix typo'") == "commit"
+    assert lead_word("Please, can you kill process 42") == "kill"
+    assert lead_word("I want to convert this file") == "convert"
+    assert lead_word("what is staged?") is None  # a question: its verbs are not the action asked for
+    assert lead_word("红烧肉怎么做") is None
+    docs = [
+        make_doc("git", "git_commit", "Records changes to the repository", {}),
+        make_doc("git", "git_diff_staged", "Shows changes that are staged for commit", {}),
+    ]
+    lead = IntentTable(docs).features("commit what's staged")[:, 3]
+    assert list(lead) == [1.0, 0.0]
+    assert not IntentTable(docs).features("how do I commit?")[:, 3].any()

@@ -107,9 +107,10 @@ def test_lead_and_evidence() -> None:
     scores = np.array([1.0, 3.0, -np.inf, 2.5])
     assert lead(scores) == pytest.approx(0.5)
     assert lead(np.array([1.0])) == float("inf")
-    intent = np.zeros((4, 3))
+    intent = np.zeros((4, 4))
     intent[0, 0] = 1.0  # tool 0 does what the request asks, tool 1 clashes with it
     intent[1, 2] = 1.0
+    intent[1, 3] = 1.0  # and the request's leading verb is in tool 1's name
     dense_z = np.array([0.5, 2.0, 0.0, 1.0])
     second_model = np.column_stack([np.full(4, 0.25), np.arange(4.0), np.zeros(4)])
     ev = evidence(
@@ -123,6 +124,7 @@ def test_lead_and_evidence() -> None:
     assert ev[0, column["act_unserved"]] == 0.0  # tool 0 is among the best five and does it
     assert ev[0, column["dense_z"]] == 2.0 and ev[1, column["dense_z"]] == 0.5
     assert ev[0, column["second"]] == 0.25 and ev[0, column["second_z"]] == 1.0
+    assert ev[0, column["act_lead"]] == 1.0 and ev[1, column["act_lead"]] == 0.0
     intent[0, 0] = 0.0
     ev = evidence(scores, np.array([1]), np.ones(4), np.zeros(4), np.zeros(4), intent, dense_z)
     assert ev[0, column["act_unserved"]] == 1.0  # the request names an action no tool does

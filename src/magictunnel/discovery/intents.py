@@ -11,8 +11,11 @@ control):
   Words that are also common nouns ("book", "post", "order", "text") count only at the start of a
   clause ("book me a train", "please post ..."), not in "a blog post" or "in order to".
 
-Two signals follow: the tool does what the request asks (`act_match`), or both say what they do and
-it differs (`act_clash`). Nothing here names a tool or a server, so it holds for any catalog.
+Signals follow: the tool does what the request asks (`act_match`), something close to it
+(`act_near`), or both say what they do and it differs (`act_clash`); and, below the classes, the
+request's leading verb is literally a word of the tool's name (`act_lead`: "commit what's staged"
+-> git_commit rather than git_diff_staged). Nothing here names a tool or a server, so it holds for
+any catalog.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from magictunnel.discovery.documents import ToolDoc
 from magictunnel.discovery.spans import mask_values
 from magictunnel.discovery.text import is_cjk, split_identifiers, stem
 
-FEATURES = ("act_match", "act_near", "act_clash")
+FEATURES = ("act_match", "act_near", "act_clash", "act_lead")
 CLASSES = (
     "create",
     "read",
@@ -244,10 +247,40 @@ def tool_classes(doc: ToolDoc) -> set[int]:
     return found
 
 
+# words that may open a request before its verb: "please", "can you", "I want to", "help me"
+_LEAD_OPENERS = _CLAUSE_OPENERS | set("want wanna need like help hey hi ok okay go ahead i'd i'm".split())
+
+
+def lead_word(text: str) -> str | None:
+    """The request's leading verb as written, stemmed ("commit what's staged" -> "commit"); None
+    for a question or a request that opens with something else than a Latin-script word."""
+    text, _ = mask_values(text)
+    if _asks_a_question(text):
+        return None
+    for match in _WORD.finditer(text.lower()):
+        word = match.group(0)
+        if word in _LEAD_OPENERS:
+            continue
+        if any(is_cjk(ch) for ch in word) or len(word) < 3:
+            return None
+        return stem(word)
+    return None
+
+
+def name_words(doc: ToolDoc) -> set[str]:
+    words = split_identifiers(doc.name).replace("_", " ").replace("-", " ").replace(".", " ").lower().split()
+    return {stem(w) for w in words if len(w) >= 3}
+
+
 class IntentTable:
-    """Per tool, its action classes as a 0/1 matrix, and the two signals for a request."""
+    """Per tool, its action classes as a 0/1 matrix, and the signals for a request."""
 
     def __init__(self, docs: list[ToolDoc]) -> None:
+        named: dict[str, list[int]] = {}  # a stemmed word of a tool name -> the tools that have it
+        for i, doc in enumerate(docs):
+            for word in name_words(doc):
+                named.setdefault(word, []).append(i)
+        self.named = {word: np.asarray(rows, dtype=np.int64) for word, rows in named.items()}
         self.classes = np.zeros((len(docs), len(CLASSES)), dtype=np.float32)
         for i, doc in enumerate(docs):
             for c in tool_classes(doc):
@@ -261,14 +294,19 @@ class IntentTable:
         self.tool_groups = (self.classes @ self.group_of) > 0
 
     def features(self, text: str) -> np.ndarray:
-        """(n_tools, 3): the tool performs an action the request asks for; one close to it (it
-        lists where the request reads); the request and the tool both name actions, far apart."""
+        """(n_tools, 4): the tool performs an action the request asks for; one close to it (it
+        lists where the request reads); the request and the tool both name actions, far apart;
+        the request's leading verb is a word of the tool's name ("commit ..." -> git_commit)."""
+        lead = lead_word(text)
         asked = np.zeros(len(CLASSES), dtype=np.float32)
         for c in request_classes(text):
             asked[c] = 1.0
+        out = np.zeros((len(self.classes), len(FEATURES)), dtype=np.float32)
+        if lead is not None and lead in self.named:
+            out[self.named[lead], 3] = 1.0
         if not asked.any():
-            return np.zeros((len(self.classes), len(FEATURES)), dtype=np.float32)
+            return out
         match = (self.classes @ asked) > 0
         near = ~match & ((self.tool_groups.astype(np.float32) @ ((asked @ self.group_of) > 0)) > 0)
-        clash = self.says & ~match & ~near
-        return np.stack([match, near, clash], axis=1).astype(np.float32)
+        out[:, 0], out[:, 1], out[:, 2] = match, near, self.says & ~match & ~near
+        return out

@@ -34,6 +34,7 @@ CONFIDENCE_FEATURES = (
     "dense_z",
     "second",
     "second_z",
+    "act_lead",
 )
 UNSERVED_POOL = 5  # act_unserved: the request names an action no tool among this many best ones does
 GAP_LIMIT = 4.0  # leads beyond this say nothing more (and keep small catalogs in range)
@@ -205,6 +206,7 @@ def evidence(
             dense_z[picks],
             second_model[picks, 0] if second_model is not None else np.zeros(n),
             second_model[picks, 1] if second_model is not None else np.zeros(n),
+            intent[picks, 3],
         ]
     )
 
