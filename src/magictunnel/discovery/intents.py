@@ -13,8 +13,9 @@ control):
 
 Signals follow: the tool does what the request asks (`act_match`), something close to it
 (`act_near`), or both say what they do and it differs (`act_clash`); and, below the classes, the
-request's leading verb is literally a word of the tool's name (`act_lead`: "commit what's staged"
--> git_commit rather than git_diff_staged). Nothing here names a tool or a server, so it holds for
+request's leading word, after "please", "can you" and the like, is literally a word of the tool's
+name (`act_lead`: "commit what's staged" -> git_commit rather than git_diff_staged; mostly a verb,
+sometimes the topic, as in "weather in Oslo" -> get_weather). Nothing here names a tool or a server, so it holds for
 any catalog.
 """
 
