@@ -86,6 +86,23 @@ def test_host_names_fill_host_and_url_parameters() -> None:
     assert map_parameters("trial results listed on openai.com", topics).arguments == {"domain": "trial"}
 
 
+def test_times_fill_time_and_date_time_parameters() -> None:
+    convert = {
+        "type": "object",
+        "properties": {
+            "source_timezone": {"type": "string"},
+            "time": {"type": "string", "description": "Time to convert in 24-hour format (HH:MM)"},
+        },
+    }
+    assert map_parameters("it's 9am in New York", convert).arguments == {"time": "09:00"}
+    born = {"type": "object", "properties": {"solarDatetime": {"type": "string"}}}
+    assert map_parameters("1990年5月12日早上8点出生", born).arguments == {
+        "solarDatetime": "1990-05-12T08:00:00"
+    }
+    day = {"type": "object", "properties": {"date": {"type": "string"}}}
+    assert map_parameters("on 2024-03-05 at 14:05", day).arguments == {"date": "2024-03-05"}
+
+
 def test_names_and_tickers() -> None:
     assert map_parameters("weather in Paris tomorrow", WEATHER).arguments == {"city": "Paris"}
     m = map_parameters("will it rain in Rio de Janeiro? imperial please", WEATHER)

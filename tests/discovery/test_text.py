@@ -92,6 +92,17 @@ def test_host_names_addresses_and_urls_without_a_scheme() -> None:
     assert "openai" not in masked and hints == ["domain"]
 
 
+def test_times_of_day() -> None:
+    def times(text: str) -> list[str]:
+        return [s.value for s in find_spans(text) if s.kind == "time"]
+
+    assert times("If it's 9am in New York, what time is that in Berlin?") == ["09:00"]
+    assert times("meet at 3:30 pm, or 7 p.m. at the latest") == ["15:30", "19:00"]
+    assert times("at 14:05 on 2024-03-05") == ["14:05"]
+    assert times("1990年5月12日早上8点出生") == ["08:00"] and times("下午3点半开会") == ["15:30"]
+    assert times("a 3:2 ratio, version 1.2, port 10.0.0.1:8080, pm me at 5") == []
+
+
 def test_chinese_dates_and_masking() -> None:
     spans = find_spans("1990年5月12日出生")
     assert [(s.kind, s.value) for s in spans] == [("date", "1990-05-12")]

@@ -34,7 +34,20 @@ _HINTS: dict[str, tuple[str, ...]] = {
         "destination",
         "target",
     ),
-    "date": ("date", "day", "time", "since", "until", "start", "end", "from", "to", "when"),
+    "date": (
+        "date",
+        "day",
+        "time",
+        "datetime",
+        "timestamp",
+        "since",
+        "until",
+        "start",
+        "end",
+        "from",
+        "to",
+        "when",
+    ),
     "host": ("domain", "hostname", "host", "ip", "fqdn"),
     "text": (
         "query",
@@ -106,7 +119,7 @@ def _kind_of(prop: str, schema: dict[str, Any]) -> str:
         return "url"
     if fmt == "email":
         return "email"
-    if fmt in ("date", "date-time"):
+    if fmt in ("date", "date-time", "time"):
         return "date"
     words = _words(prop) | _words(str(schema.get("title", "")))
     for kind in ("url", "email", "path", "date", "host"):
@@ -115,6 +128,23 @@ def _kind_of(prop: str, schema: dict[str, Any]) -> str:
                 continue  # e.g. a "domain" chosen from a list of subject areas
             return kind
     return "text"
+
+
+def _when(prop: str, schema: dict[str, Any], take: Any) -> Span | None:
+    """A date, a time of day, or both as an ISO date-time, by what the parameter asks for."""
+    words = _words(prop) | _words(str(schema.get("title", "")))
+    fmt = str(schema.get("format", "")).lower()
+    if fmt == "date-time" or words & {"datetime", "timestamp"}:
+        day = take(lambda s: s.kind == "date")
+        clock = take(lambda s: s.kind == "time")
+        if day is not None and clock is not None:
+            return Span(
+                "date", f"{day.text} {clock.text}", f"{day.value}T{clock.value}:00", day.start, clock.end
+            )
+        return day or clock
+    if fmt == "time" or (words & {"time", "hour", "clock"} and "date" not in words):
+        return take(lambda s: s.kind == "time") or take(lambda s: s.kind == "date")
+    return take(lambda s: s.kind == "date")
 
 
 def _json_type(schema: dict[str, Any]) -> str:
@@ -243,7 +273,7 @@ def map_parameters(
         elif kind == "path":
             span = take(lambda s: s.kind in ("path", "filename")) or take(lambda s: s.kind == "quoted")
         elif kind == "date":
-            span = take(lambda s: s.kind == "date")
+            span = _when(prop, pschema, take)
         elif jtype in ("string", "array"):
             span = take(lambda s: s.kind == "quoted")
         if span is not None:

@@ -58,6 +58,8 @@ def request_kinds(text: str) -> set[str]:
             kinds.add(span.kind)
         elif span.kind in ("domain", "ip"):
             kinds.add("host")
+        elif span.kind == "time":
+            kinds.add("date")  # date and time parameters are one kind ("when")
         elif span.kind == "filename":
             kinds.add("path")
         elif span.kind == "number":

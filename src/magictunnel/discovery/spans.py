@@ -30,6 +30,11 @@ _HOST = rf"(?<![\w@./:-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+(
 DOMAIN = re.compile(_HOST + r"(?![\w/@-]|\.\w)", re.IGNORECASE)
 BARE_URL = re.compile(_HOST + r"/[^\s<>\"'`)\]]*", re.IGNORECASE)  # "github.com/login": a URL without scheme
 IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.]\w)")
+# times of day: "9am", "3:30 pm", "14:05", "早上8点", "下午3点半" (value: 24-hour HH:MM)
+CLOCK_12 = re.compile(r"(?<![\w:])(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\b\.?", re.IGNORECASE)
+CLOCK_24 = re.compile(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?![\w:])")
+CJK_CLOCK = re.compile(r"(凌晨|早上|上午|中午|下午|傍晚|晚上)?(\d{1,2})[点點时時](?:(\d{1,2})分|(半))?")
+_CJK_AFTERNOON = {"下午", "傍晚", "晚上"}
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
 
 # File extensions worth keeping as a hint of the kind of file (the name itself is a value).
@@ -38,7 +43,7 @@ _DOMAIN_LIKE = {"com", "org", "net", "io", "dev", "ai", "co", "gov", "edu", "uk"
 
 @dataclass(frozen=True)
 class Span:
-    kind: str  # url, email, path, filename, domain, ip, quoted, date, number, kv
+    kind: str  # url, email, path, filename, domain, ip, quoted, date, time, number, kv
     text: str  # the literal as written
     value: str  # the value to use as an argument
     start: int
@@ -85,6 +90,20 @@ def _find_spans(text: str) -> list[Span]:
         add("date", m, f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")
     for m in SLASH_DATE.finditer(text):
         add("date", m, f"{int(m.group(3)):04d}-{int(m.group(1)):02d}-{int(m.group(2)):02d}")
+    for m in CLOCK_12.finditer(text):
+        hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+        add("time", m, f"{hour:02d}:{int(m.group(2) or 0):02d}")
+    for m in CLOCK_24.finditer(text):
+        add("time", m, f"{int(m.group(1)):02d}:{int(m.group(2)):02d}")
+    for m in CJK_CLOCK.finditer(text):
+        hour = int(m.group(2))
+        if hour > 24:
+            continue
+        if m.group(1) in _CJK_AFTERNOON and hour < 12:
+            hour += 12
+        minute = 30 if m.group(4) else int(m.group(3) or 0)
+        if minute < 60:
+            add("time", m, f"{hour % 24:02d}:{minute:02d}")
     for m in PATH.finditer(text):
         if len(m.group(0)) > 1:
             add("path", m, m.group(0))
@@ -106,6 +125,7 @@ _HINTS = {
     "url": ("url",),
     "email": ("email",),
     "date": ("date",),
+    "time": ("time",),
     "domain": ("domain",),
     "ip": ("ip", "address"),
 }
