@@ -103,6 +103,19 @@ def test_times_fill_time_and_date_time_parameters() -> None:
     assert map_parameters("on 2024-03-05 at 14:05", day).arguments == {"date": "2024-03-05"}
 
 
+def test_currencies_fill_currency_parameters_in_order() -> None:
+    rate = {
+        "type": "object",
+        "properties": {
+            "baseCurrency": {"type": "string", "description": "The base currency code (e.g., NOK, USD)"},
+            "targetCurrency": {"type": "string", "description": "The target currency code (e.g., EUR, USD)"},
+        },
+        "required": ["baseCurrency", "targetCurrency"],
+    }
+    m = map_parameters("Convertis 100 dollars américains en euros au taux du jour", rate)
+    assert m.arguments == {"baseCurrency": "USD", "targetCurrency": "EUR"} and m.complete
+
+
 def test_names_and_tickers() -> None:
     assert map_parameters("weather in Paris tomorrow", WEATHER).arguments == {"city": "Paris"}
     m = map_parameters("will it rain in Rio de Janeiro? imperial please", WEATHER)

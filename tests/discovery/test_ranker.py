@@ -51,6 +51,9 @@ def test_request_and_tool_value_kinds() -> None:
     assert tool_kinds(REVERSE) == ({"number", "coord"}, {"number", "coord"})
     assert tool_kinds(FETCH) == ({"url"}, {"url"})
     assert tool_kinds({"properties": "not an object"}) == (set(), set())
+    rate = {"properties": {"baseCurrency": {"type": "string"}}, "required": ["baseCurrency"]}
+    assert tool_kinds(rate) == ({"currency"}, {"currency"})
+    assert request_kinds("100 dollars en euros") >= {"currency", "number"}
 
 
 def test_a_host_name_fits_tools_taking_a_host_or_a_url() -> None:

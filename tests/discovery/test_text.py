@@ -103,6 +103,18 @@ def test_times_of_day() -> None:
     assert times("a 3:2 ratio, version 1.2, port 10.0.0.1:8080, pm me at 5") == []
 
 
+def test_currencies_become_iso_codes() -> None:
+    def codes(text: str) -> list[str]:
+        return [s.value for s in find_spans(text) if s.kind == "currency"]
+
+    assert codes("Convertis 100 dollars américains en euros au taux du jour") == ["USD", "EUR"]
+    assert codes("how much is 5000 JPY in USD, or $20 in £") == ["JPY", "USD", "USD", "GBP"]
+    assert codes("100美元换多少人民币") == ["USD", "CNY"]
+    assert codes("20 pounds sterling to canadian dollars") == ["GBP", "CAD"]
+    # ordinary words stay words
+    assert codes("who won the game? try a pound of flour, the real thing") == []
+
+
 def test_chinese_dates_and_masking() -> None:
     spans = find_spans("1990年5月12日出生")
     assert [(s.kind, s.value) for s in spans] == [("date", "1990-05-12")]

@@ -49,6 +49,7 @@ _HINTS: dict[str, tuple[str, ...]] = {
         "when",
     ),
     "host": ("domain", "hostname", "host", "ip", "fqdn"),
+    "currency": ("currency", "currencies"),
     "text": (
         "query",
         "q",
@@ -122,7 +123,7 @@ def _kind_of(prop: str, schema: dict[str, Any]) -> str:
     if fmt in ("date", "date-time", "time"):
         return "date"
     words = _words(prop) | _words(str(schema.get("title", "")))
-    for kind in ("url", "email", "path", "date", "host"):
+    for kind in ("url", "email", "currency", "path", "date", "host"):
         if words & set(_HINTS[kind]):
             if kind == "host" and ("enum" in schema or _json_type(schema) != "string"):
                 continue  # e.g. a "domain" chosen from a list of subject areas
@@ -263,6 +264,8 @@ def map_parameters(
             span = take(lambda s: s.kind == "url")
             if span is None and (host := take(lambda s: s.kind == "domain")) is not None:
                 span = Span("url", host.text, f"https://{host.value}", host.start, host.end)
+        elif kind == "currency":
+            span = take(lambda s: s.kind == "currency")
         elif kind == "host":
             span = take(lambda s: s.kind in ("domain", "ip"))
             if span is None and (link := take(lambda s: s.kind == "url")) is not None:

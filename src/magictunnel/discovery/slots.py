@@ -16,9 +16,9 @@ import numpy as np
 from magictunnel.discovery.params import _json_type, _kind_of, _words
 from magictunnel.discovery.spans import find_spans
 
-KINDS = ("url", "email", "path", "date", "number", "coord", "host")
+KINDS = ("url", "email", "path", "date", "number", "coord", "host", "currency")
 # kinds a request must carry for a tool that requires them (dates and numbers have defaults or words)
-_DISTINCTIVE = np.array([1, 1, 1, 0, 0, 1, 1], dtype=np.float32)
+_DISTINCTIVE = np.array([1, 1, 1, 0, 0, 1, 1, 1], dtype=np.float32)
 _URL, _HOST = KINDS.index("url"), KINDS.index("host")
 _COORD_WORDS = {"lat", "latitude", "lon", "lng", "longitude", "coordinates", "coords"}
 _COORD = re.compile(r"[-+]?\d{1,3}\.\d+\s*[,/ ]\s*[-+]?\d{1,3}\.\d+")
@@ -58,6 +58,8 @@ def request_kinds(text: str) -> set[str]:
             kinds.add(span.kind)
         elif span.kind in ("domain", "ip"):
             kinds.add("host")
+        elif span.kind == "currency":
+            kinds.add("currency")
         elif span.kind == "time":
             kinds.add("date")  # date and time parameters are one kind ("when")
         elif span.kind == "filename":

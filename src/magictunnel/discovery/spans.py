@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from magictunnel.discovery.money import CURRENCY, currency_code
+
 URL = re.compile(r"\b(?:https?|ftp|wss?)://[^\s<>\"'`)\]]+", re.IGNORECASE)
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 KEY_VALUE = re.compile(r"(?<![\w/])([A-Za-z_][\w.-]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
@@ -35,6 +37,7 @@ CLOCK_12 = re.compile(r"(?<![\w:])(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\b
 CLOCK_24 = re.compile(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?![\w:])")
 CJK_CLOCK = re.compile(r"(凌晨|早上|上午|中午|下午|傍晚|晚上)?(\d{1,2})[点點时時](?:(\d{1,2})分|(半))?")
 _CJK_AFTERNOON = {"下午", "傍晚", "晚上"}
+# next to Chinese or Japanese text too ("100美元", "查600519"), not inside a Latin word ("5th", "mp3")
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
 
 # File extensions worth keeping as a hint of the kind of file (the name itself is a value).
@@ -43,7 +46,7 @@ _DOMAIN_LIKE = {"com", "org", "net", "io", "dev", "ai", "co", "gov", "edu", "uk"
 
 @dataclass(frozen=True)
 class Span:
-    kind: str  # url, email, path, filename, domain, ip, quoted, date, time, number, kv
+    kind: str  # url, email, path, filename, domain, ip, quoted, date, time, currency, number, kv
     text: str  # the literal as written
     value: str  # the value to use as an argument
     start: int
@@ -114,6 +117,10 @@ def _find_spans(text: str) -> list[Span]:
     for m in FILENAME.finditer(text):
         if m.group(1).lower() not in _DOMAIN_LIKE and not m.group(0)[0].isdigit():
             add("filename", m, m.group(0))
+    for m in CURRENCY.finditer(text):
+        code = currency_code(m.group(0))
+        if code is not None:
+            add("currency", m, code)
     for m in NUMBER.finditer(text):
         add("number", m, m.group(0))
     spans.sort(key=lambda s: s.start)
@@ -126,6 +133,7 @@ _HINTS = {
     "email": ("email",),
     "date": ("date",),
     "time": ("time",),
+    "currency": ("currency",),
     "domain": ("domain",),
     "ip": ("ip", "address"),
 }
