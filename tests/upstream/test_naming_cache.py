@@ -3,6 +3,7 @@ the Streamable HTTP / SSE / WebSocket transports, with real fixture servers."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -177,3 +178,41 @@ async def test_websocket_transport_against_a_gateway(tmp_path: Path) -> None:
             assert conn.ready, conn.error
             result = await gw.call_tool("sock_add", {"a": 2, "b": 2}, CallContext())
             assert result.content[0].text == "4"
+
+
+def test_cache_file_from_the_earlier_layout_is_read_and_a_bad_one_set_aside(tmp_path: Path) -> None:
+    import sqlite3
+
+    # written by the earlier stdlib-sqlite3 version: the same table, read as it is
+    path = tmp_path / "caps.db"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE upstream_capabilities (server TEXT NOT NULL, version INTEGER NOT NULL, "
+        "listed_at REAL NOT NULL, last_seen REAL NOT NULL, digest TEXT NOT NULL, protocol_version TEXT, "
+        "data TEXT NOT NULL, drift TEXT, PRIMARY KEY (server, version))"
+    )
+    db.execute(
+        "INSERT INTO upstream_capabilities VALUES ('gh', 3, 1.0, 2.0, 'x', '2025-06-18', ?, NULL)",
+        (json.dumps(LISTING),),
+    )
+    db.commit()
+    db.close()
+    cache = CapabilityCache(path)
+    assert cache.latest("gh")["version"] == 3 and cache.latest("gh")["listing"] == LISTING
+    assert cache.record("gh", LISTING, "2025-06-18")["version"] == 4  # digest "x" differs: a new version
+    cache.close()
+    # not a database at all, or a table of another shape: moved aside, the cache starts empty
+    for content in (b"this is not a database" * 100, None):
+        bad = tmp_path / f"bad-{content is None}.db"
+        if content is None:
+            other = sqlite3.connect(bad)
+            other.execute("CREATE TABLE upstream_capabilities (name TEXT)")
+            other.commit()
+            other.close()
+        else:
+            bad.write_bytes(content)
+        cache = CapabilityCache(bad)
+        assert cache.latest("gh") is None
+        assert cache.record("gh", LISTING, None)["version"] == 1
+        cache.close()
+        assert len(list(tmp_path.glob(f"{bad.name}.unreadable-*"))) == 1

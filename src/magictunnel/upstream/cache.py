@@ -1,7 +1,9 @@
 """Capability cache: what each external server offered, with timestamps, history and drift.
 
-A small SQLite store (stdlib `sqlite3`, one file under the data dir by default:
-`<storage.data_dir>/upstream-capabilities.db`, or `external_mcp.cache_path`). Each time a
+A small SQLite store of this node (SQLAlchemy Core on a synchronous engine: it is read at boot,
+before anything async runs; one file under the data dir by default:
+`<storage.data_dir>/upstream-capabilities.db`, or `external_mcp.cache_path`). It is a cache: a
+file written by an older layout is set aside and rebuilt, never migrated. Each time a
 server's listing changes a new version row is written; the previous one stays as history.
 At boot the latest version of every server is served immediately, before the server is
 reachable. Drift compares a new listing with the previous version: tools added, removed,
@@ -13,25 +15,44 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS upstream_capabilities (
-    server TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    listed_at REAL NOT NULL,
-    last_seen REAL NOT NULL,
-    digest TEXT NOT NULL,
-    protocol_version TEXT,
-    data TEXT NOT NULL,
-    drift TEXT,
-    PRIMARY KEY (server, version)
-);
-"""
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.exc import DatabaseError
+
+log = logging.getLogger("magictunnel.upstream")
+
+metadata = MetaData()
+capabilities = Table(
+    "upstream_capabilities",
+    metadata,
+    Column("server", String, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("listed_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("digest", String, nullable=False),
+    Column("protocol_version", String),
+    Column("data", Text, nullable=False),
+    Column("drift", Text),
+)
 HISTORY_KEEP = 20
 
 
@@ -68,89 +89,115 @@ class CapabilityCache:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._engine = self._open()
+        except DatabaseError as exc:  # not a database, or another layout: a cache is rebuilt
+            aside = path.with_name(path.name + f".unreadable-{int(time.time())}")
+            log.warning("capability cache %s unreadable (%s); moved to %s, starting empty", path, exc, aside)
+            path.replace(aside)
+            self._engine = self._open()
+
+    def _open(self) -> Any:
+        engine = create_engine(f"sqlite:///{self.path}")
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+        try:
+            found = inspect(engine)
+            columns = (
+                {c["name"] for c in found.get_columns(capabilities.name)}
+                if found.has_table(capabilities.name)
+                else set()
+            )
+            if columns and columns != {c.name for c in capabilities.columns}:
+                raise DatabaseError("", None, ValueError(f"unexpected columns {sorted(columns)}"))
+            metadata.create_all(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._engine.dispose()
 
     def record(self, server: str, listing: dict[str, Any], protocol_version: str | None) -> dict[str, Any]:
         """Store a listing; returns {"version", "changed", "drift"} (drift vs the previous version)."""
         now = time.time()
         dig = digest(listing)
-        with self._lock:
-            row = self._db.execute(
-                "SELECT version, digest, data FROM upstream_capabilities WHERE server=? "
-                "ORDER BY version DESC LIMIT 1",
-                (server,),
-            ).fetchone()
-            if row is not None and row[1] == dig:
-                self._db.execute(
-                    "UPDATE upstream_capabilities SET last_seen=?, protocol_version=? "
-                    "WHERE server=? AND version=?",
-                    (now, protocol_version, server, row[0]),
+        t = capabilities.c
+        with self._lock, self._engine.begin() as db:
+            row = db.execute(
+                select(t.version, t.digest, t.data)
+                .where(t.server == server)
+                .order_by(t.version.desc())
+                .limit(1)
+            ).first()
+            if row is not None and row.digest == dig:
+                db.execute(
+                    update(capabilities)
+                    .where(t.server == server, t.version == row.version)
+                    .values(last_seen=now, protocol_version=protocol_version)
                 )
-                return {"version": row[0], "changed": False, "drift": None}
-            version = (row[0] + 1) if row is not None else 1
-            drift = tool_drift(json.loads(row[2]), listing) if row is not None else None
-            self._db.execute(
-                "INSERT INTO upstream_capabilities (server, version, listed_at, last_seen, digest, "
-                "protocol_version, data, drift) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    server,
-                    version,
-                    now,
-                    now,
-                    dig,
-                    protocol_version,
-                    json.dumps(listing),
-                    json.dumps(drift) if drift is not None else None,
-                ),
+                return {"version": row.version, "changed": False, "drift": None}
+            version = (row.version + 1) if row is not None else 1
+            drift = tool_drift(json.loads(row.data), listing) if row is not None else None
+            db.execute(
+                capabilities.insert().values(
+                    server=server,
+                    version=version,
+                    listed_at=now,
+                    last_seen=now,
+                    digest=dig,
+                    protocol_version=protocol_version,
+                    data=json.dumps(listing),
+                    drift=json.dumps(drift) if drift is not None else None,
+                )
             )
-            self._db.execute(
-                "DELETE FROM upstream_capabilities WHERE server=? AND version<=?",
-                (server, version - HISTORY_KEEP),
-            )
+            db.execute(delete(capabilities).where(t.server == server, t.version <= version - HISTORY_KEEP))
         return {"version": version, "changed": True, "drift": drift}
 
     def latest(self, server: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT version, listed_at, last_seen, protocol_version, data, drift FROM upstream_capabilities "
-                "WHERE server=? ORDER BY version DESC LIMIT 1",
-                (server,),
-            ).fetchone()
+        t = capabilities.c
+        with self._lock, self._engine.connect() as db:
+            row = db.execute(
+                select(t.version, t.listed_at, t.last_seen, t.protocol_version, t.data, t.drift)
+                .where(t.server == server)
+                .order_by(t.version.desc())
+                .limit(1)
+            ).first()
         if row is None:
             return None
         return {
-            "version": row[0],
-            "listed_at": row[1],
-            "last_seen": row[2],
-            "protocol_version": row[3],
-            "listing": json.loads(row[4]),
-            "drift": json.loads(row[5]) if row[5] else None,
+            "version": row.version,
+            "listed_at": row.listed_at,
+            "last_seen": row.last_seen,
+            "protocol_version": row.protocol_version,
+            "listing": json.loads(row.data),
+            "drift": json.loads(row.drift) if row.drift else None,
         }
 
     def history(self, server: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT version, listed_at, last_seen, digest, drift FROM upstream_capabilities WHERE server=? "
-                "ORDER BY version DESC",
-                (server,),
-            ).fetchall()
+        t = capabilities.c
+        with self._lock, self._engine.connect() as db:
+            rows = db.execute(
+                select(t.version, t.listed_at, t.last_seen, t.digest, t.drift)
+                .where(t.server == server)
+                .order_by(t.version.desc())
+            ).all()
         return [
             {
-                "version": r[0],
-                "listed_at": r[1],
-                "last_seen": r[2],
-                "digest": r[3],
-                "drift": json.loads(r[4]) if r[4] else None,
+                "version": r.version,
+                "listed_at": r.listed_at,
+                "last_seen": r.last_seen,
+                "digest": r.digest,
+                "drift": json.loads(r.drift) if r.drift else None,
             }
             for r in rows
         ]
 
     def forget(self, server: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM upstream_capabilities WHERE server=?", (server,))
+        with self._lock, self._engine.begin() as db:
+            db.execute(delete(capabilities).where(capabilities.c.server == server))
