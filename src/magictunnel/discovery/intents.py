@@ -15,8 +15,8 @@ Signals follow: the tool does what the request asks (`act_match`), something clo
 (`act_near`), or both say what they do and it differs (`act_clash`); and, below the classes, the
 request's leading word, after "please", "can you" and the like, is literally a word of the tool's
 name (`act_lead`: "commit what's staged" -> git_commit rather than git_diff_staged; mostly a verb,
-sometimes the topic, as in "weather in Oslo" -> get_weather). Nothing here names a tool or a server, so it holds for
-any catalog.
+sometimes the topic, as in "weather in Oslo" -> get_weather). Nothing here names a tool or a
+server, so it holds for any catalog.
 """
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ def _clause_break(text: str, at: int) -> bool:
 
 def tool_classes(doc: ToolDoc) -> set[int]:
     """The action classes a tool's name (and the first word of its description) say it performs."""
-    words = split_identifiers(doc.name).replace("_", " ").replace("-", " ").replace(".", " ").lower().split()
+    words = _name_tokens(doc.name)
     first = _WORD.search(doc.description.lower())
     if first:
         words.append(first.group(0))
@@ -253,7 +253,7 @@ _LEAD_OPENERS = _CLAUSE_OPENERS | set("want wanna need like help hey hi ok okay 
 
 
 def lead_word(text: str) -> str | None:
-    """The request's leading verb as written, stemmed ("commit what's staged" -> "commit"); None
+    """The request's leading word (mostly its verb) as written, stemmed ("commit what's staged" -> "commit"); None
     for a question or a request that opens with something else than a Latin-script word."""
     text, _ = mask_values(text)
     if _asks_a_question(text):
@@ -269,8 +269,12 @@ def lead_word(text: str) -> str | None:
 
 
 def name_words(doc: ToolDoc) -> set[str]:
-    words = split_identifiers(doc.name).replace("_", " ").replace("-", " ").replace(".", " ").lower().split()
-    return {stem(w) for w in words if len(w) >= 3}
+    return {stem(w) for w in _name_tokens(doc.name) if len(w) >= 3}
+
+
+def _name_tokens(name: str) -> list[str]:
+    """A tool name's words in order ("getUserById" -> get, user, by, id)."""
+    return split_identifiers(name).replace("_", " ").replace("-", " ").replace(".", " ").lower().split()
 
 
 class IntentTable:

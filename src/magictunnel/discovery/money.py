@@ -2,8 +2,9 @@
 "日元" -> USD, EUR, USD, EUR, USD, JPY. A value kind like URLs or dates: it tells the ranker that a
 tool taking currency codes fits, and fills those parameters.
 
-Deliberately conservative: words that are also ordinary English ("pound" of flour, who "won") count
-only with a qualifier ("pounds sterling", "korean won") or as a symbol or code.
+Deliberately conservative: words that are also ordinary English ("pound" of flour, who "won", the
+"real" thing) count only with a qualifier ("pounds sterling", "korean won") or as a symbol or code;
+ISO codes only in capitals ("TRY", not "try").
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ _NAMES = {
     "franken": "CHF",
     "peso": "MXN",
     "pesos": "MXN",
-    "real": None,  # too common a word: never alone
 }
 _CJK = {
     "美元": "USD",
@@ -64,7 +64,7 @@ _CJK = {
     "港币": "HKD",
 }
 
-_WORDS = sorted([*_QUALIFIED, *(k for k, v in _NAMES.items() if v)], key=len, reverse=True)
+_WORDS = sorted([*_QUALIFIED, *_NAMES], key=len, reverse=True)
 CURRENCY = re.compile(
     r"(?<![\w])(?:"
     + "|".join(re.escape(w) + ("s?" if w in _QUALIFIED and w[-1] != "s" else "") for w in _WORDS)
@@ -80,11 +80,13 @@ CURRENCY = re.compile(
 
 def currency_code(text: str) -> str | None:
     """The ISO code for one match of CURRENCY."""
-    lowered = text.lower()
-    if text in _SYMBOLS:
-        return _SYMBOLS[text]
-    if text in _CJK:
-        return _CJK[text]
-    if text.upper() in _CODES and text.isupper():
+    if text in _CODES:
         return text
-    return _QUALIFIED.get(lowered) or _QUALIFIED.get(lowered[:-1]) or _NAMES.get(lowered)
+    lowered = text.lower()
+    return (
+        _SYMBOLS.get(text)
+        or _CJK.get(text)
+        or _QUALIFIED.get(lowered)
+        or _QUALIFIED.get(lowered[:-1])  # "canadian dollars"
+        or _NAMES.get(lowered)
+    )

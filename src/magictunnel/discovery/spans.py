@@ -37,11 +37,10 @@ CLOCK_12 = re.compile(r"(?<![\w:])(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\b
 CLOCK_24 = re.compile(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?![\w:])")
 CJK_CLOCK = re.compile(r"(凌晨|早上|上午|中午|下午|傍晚|晚上)?(\d{1,2})[点點时時](?:(\d{1,2})分|(半))?")
 _CJK_AFTERNOON = {"下午", "傍晚", "晚上"}
-# next to Chinese or Japanese text too ("100美元", "查600519"), not inside a Latin word ("5th", "mp3")
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w])")
 
-# File extensions worth keeping as a hint of the kind of file (the name itself is a value).
-_DOMAIN_LIKE = {"com", "org", "net", "io", "dev", "ai", "co", "gov", "edu", "uk", "de", "fr", "cn"}
+# endings that make "name.com" a host rather than a file name
+_DOMAIN_LIKE = set(_TLDS.split("|"))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Journal:
         self._seq = 0
         self._token = uuid.uuid4().hex[:12]
         self.pending = 0  # entries in the open segment
+        self._swept_at = 0.0  # last sweep of stale staging files (once per STAGING_MAX_AGE is plenty)
 
     def _open(self) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,10 @@ class Journal:
     def _sweep_staging(self) -> None:
         """Remove staging files a process left when it died between creating and renaming one
         (they never hold entries). Only old ones: a young one may be a live process's, not locked yet."""
-        cutoff = time.time() - STAGING_MAX_AGE
+        now = time.time()
+        if now - self._swept_at < STAGING_MAX_AGE:
+            return
+        self._swept_at, cutoff = now, now - STAGING_MAX_AGE
         for path in self.directory.glob(f"new-*{SUFFIX}"):
             with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_mtime < cutoff:

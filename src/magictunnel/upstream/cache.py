@@ -56,6 +56,10 @@ capabilities = Table(
 HISTORY_KEEP = 20
 
 
+class OtherLayout(Exception):
+    """The file holds the table in a layout this version does not write."""
+
+
 def digest(listing: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(listing, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -91,10 +95,13 @@ class CapabilityCache:
         self._lock = threading.Lock()
         try:
             self._engine = self._open()
-        except DatabaseError as exc:  # not a database, or another layout: a cache is rebuilt
+        except (DatabaseError, OtherLayout) as exc:  # a cache is rebuilt, never migrated
             aside = path.with_name(path.name + f".unreadable-{int(time.time())}")
             log.warning("capability cache %s unreadable (%s); moved to %s, starting empty", path, exc, aside)
-            path.replace(aside)
+            for suffix in ("", "-wal", "-shm"):  # SQLite must not replay a stale log into the new file
+                companion = path.with_name(path.name + suffix)
+                if companion.exists():
+                    companion.replace(aside.with_name(aside.name + suffix))
             self._engine = self._open()
 
     def _open(self) -> Any:
@@ -112,7 +119,7 @@ class CapabilityCache:
                 else set()
             )
             if columns and columns != {c.name for c in capabilities.columns}:
-                raise DatabaseError("", None, ValueError(f"unexpected columns {sorted(columns)}"))
+                raise OtherLayout(f"unexpected columns {sorted(columns)}")
             metadata.create_all(engine)
         except BaseException:
             engine.dispose()
