@@ -16,7 +16,8 @@ from magictunnel.discovery import encoder_process
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.encoder_process import EncoderProcess
 from magictunnel.discovery.engine import DiscoveryEngine
-from magictunnel.discovery.minilm import MiniLmEmbedder
+from magictunnel.discovery.minilm import MiniLmEmbedder, _Bert, model_dir
+from magictunnel.discovery.minilm_torch import AGREEMENT, INT8_AGREEMENT, PROBE_IDS, TorchBert
 
 TEXTS = [
     "what's the weather in Paris tomorrow",
@@ -37,23 +38,52 @@ def minilm() -> MiniLmEmbedder:
 
 def test_helper_vectors_match_the_numpy_encoder(minilm: MiniLmEmbedder) -> None:
     reference = minilm.encode(TEXTS)
+    assert minilm.helper is not None
+    # the helper reports the kernels it chose; the others reproduce float32, 8-bit weights round
+    # (0.98 on the probe, 0.97 at worst over our 824 labelled requests: a Chinese one, which
+    # MiniLM reads mostly as unknown tokens)
+    bar = 0.95 if minilm.helper.detail == "int8" else AGREEMENT
     for text, ref in zip(TEXTS, reference, strict=True):
         minilm._query_cache.clear()
         pending = minilm.start_query(text)
         assert pending is not None
         vec = pending()
         assert vec.shape == (384,) and vec.dtype == np.float32
-        assert float(vec @ ref) > 0.999
+        assert float(vec @ ref) >= bar, (text, minilm.helper.detail)
         assert minilm.cached_query(text) is vec  # a reply is remembered like any query vector
+
+
+def test_torch_kernels_are_measured_and_only_agreeing_ones_chosen() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    bert = _Bert(model_dir())
+    encoder = TorchBert(dict(bert.w), bert.layers, bert.heads, bert.hidden, bert.eps)
+    # float32 always runs; every other variant was built and compared with it on the probe
+    assert encoder.timings["float32"] > 0 and encoder.agreements["float32"] == 1.0
+    assert encoder.variant in encoder.timings
+    bar = INT8_AGREEMENT if encoder.variant == "int8" else AGREEMENT
+    assert encoder.agreements[encoder.variant] >= bar
+    if encoder.variant != "float32":  # chosen only for being faster
+        assert encoder.timings[encoder.variant] < encoder.timings["float32"]
+    # whatever was chosen encodes like the numpy float32 model, beyond the probe too
+    ids = bert.tokenizer.encode("find me a shopping cart icon from hugeicons").ids
+    assert float(encoder.encode_ids(ids) @ bert.encode_ids([ids])[0]) >= bar - 0.03
+    assert float(encoder.encode_ids(PROBE_IDS) @ bert.encode_ids([PROBE_IDS])[0]) >= bar
 
 
 def test_many_requests_in_flight_come_back_in_order(minilm: MiniLmEmbedder) -> None:
     minilm._query_cache.clear()
-    texts = [f"find issue number {i} in the tracker" for i in range(20)]
+    topics = ["weather", "stock prices", "git commits", "pdf files", "chess", "recipes", "flights"]
+    actions = ["find", "delete", "summarise"]
+    texts = [f"{a} {t}" for t in topics for a in actions][:20]
     pending = [minilm.start_query(t) for t in texts]
     vectors = np.stack([p() for p in pending if p is not None])
     assert vectors.shape == (20, 384)
-    assert np.allclose(np.einsum("ij,ij->i", vectors, minilm.encode(texts)), 1.0, atol=1e-3)
+    similarity = vectors @ minilm.encode(texts).T
+    # each reply is its own request's vector (the nearest of all twenty), not a neighbour's
+    assert (similarity.argmax(axis=1) == np.arange(20)).all()
+    assert (np.diag(similarity) >= 0.95).all()
 
 
 def test_engine_ranks_with_stage_two_through_the_helper(minilm: MiniLmEmbedder, tmp_path: Path) -> None:
