@@ -43,17 +43,18 @@ class ToolDoc:
     #: content hash of everything the index reads (set by make_doc); keys the persistent caches
     digest: str = field(default="", compare=False)
 
-    def fields(self) -> dict[str, str]:
-        """Text per lexical field (field weights live in lexical.py)."""
-        return {
-            "name": split_identifiers(self.name).replace("_", " ").replace("-", " "),
-            "server": split_identifiers(self.server).replace("_", " ").replace("-", " "),
-            "description": self.description[:MAX_DESCRIPTION],
-            "summary": lead_sentences(self.description),
-            "params": self.param_text,
-            "keywords": " ".join((*self.keywords, self.category)),
-            "examples": " ".join(self.examples),
+    def fields(self, only: tuple[str, ...] | None = None) -> dict[str, str]:
+        """Text per lexical field (field weights live in lexical.py), or only for the fields named."""
+        makers = {
+            "name": lambda: split_identifiers(self.name).replace("_", " ").replace("-", " "),
+            "server": lambda: split_identifiers(self.server).replace("_", " ").replace("-", " "),
+            "description": lambda: self.description[:MAX_DESCRIPTION],
+            "summary": lambda: lead_sentences(self.description),
+            "params": lambda: self.param_text,
+            "keywords": lambda: " ".join((*self.keywords, self.category)),
+            "examples": lambda: " ".join(self.examples),
         }
+        return {f: make() for f, make in makers.items() if only is None or f in only}
 
     def name_text(self) -> str:
         return split_identifiers(self.name).replace("_", " ").replace("-", " ").lower()

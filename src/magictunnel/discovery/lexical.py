@@ -87,7 +87,7 @@ class LexicalIndex:
         field_tokens: list[dict[str, tuple[str, ...]]] = []
         totals: dict[str, float] = dict.fromkeys(FIELD_WEIGHTS, 0.0)
         for doc in docs:
-            per_field = {f: tokenize(text) for f, text in doc.fields().items() if only is None or f in only}
+            per_field = {f: tokenize(text) for f, text in doc.fields(only).items()}
             field_tokens.append(per_field)
             for f, toks in per_field.items():
                 totals[f] += len(toks)

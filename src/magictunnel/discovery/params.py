@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -110,8 +111,10 @@ class Mapping:
         return not self.missing and not self.invalid
 
 
-def _words(name: str) -> set[str]:
-    return {w.lower() for w in re.split(r"[\s_\-.]+", split_identifiers(name)) if w}
+@lru_cache(maxsize=65_536)
+def _words(name: str) -> frozenset[str]:
+    """The words of a parameter name or title (cached: catalogs repeat the same few names)."""
+    return frozenset(w.lower() for w in re.split(r"[\s_\-.]+", split_identifiers(name)) if w)
 
 
 def _kind_of(prop: str, schema: dict[str, Any]) -> str:

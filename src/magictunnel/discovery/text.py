@@ -44,9 +44,20 @@ def is_cjk(ch: str) -> bool:
 
 def split_identifiers(text: str) -> str:
     """Put spaces at snake_case, kebab-case, dotted and camelCase boundaries."""
-    text = _CAMEL_2.sub(r"\1 \2", text)
-    text = _CAMEL_1.sub(r"\1 \2", text)
-    return text
+    # names (tools, servers, parameters) recur across a catalog and its rebuilds: remember those
+    return _split_name(text) if len(text) <= SHORT_TEXT else _split(text)
+
+
+SHORT_TEXT = 64
+
+
+@lru_cache(maxsize=65_536)
+def _split_name(text: str) -> str:
+    return _split(text)
+
+
+def _split(text: str) -> str:
+    return _CAMEL_1.sub(r"\1 \2", _CAMEL_2.sub(r"\1 \2", text))
 
 
 def normalise(text: str) -> str:
