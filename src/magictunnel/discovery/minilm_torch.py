@@ -24,7 +24,6 @@ ranking quality (bench/discovery/fit.py's leave-one-set-out) moved by no more th
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -167,6 +166,7 @@ class TorchBert:
         d = self.hidden // h
         shape = (self.hidden,)
         norm = torch.nn.functional.layer_norm
+        attention = torch.nn.functional.scaled_dot_product_attention
         with torch.inference_mode():
             x = (
                 w["embeddings.word_embeddings.weight"][torch.tensor(ids, dtype=torch.long)]
@@ -178,8 +178,8 @@ class TorchBert:
                 p = f"encoder.layer.{i}."
                 # attention on a handful of tokens: float32 is faster there than bfloat16
                 qkv = dense[f"{p}attention.self.qkv"](x).float().view(n, 3, h, d).permute(1, 2, 0, 3)
-                scores = torch.softmax((qkv[0] @ qkv[1].transpose(1, 2)) / math.sqrt(d), dim=-1)
-                context = (scores @ qkv[2]).transpose(0, 1).reshape(n, self.hidden).to(x.dtype)
+                context = attention(qkv[0], qkv[1], qkv[2])  # one fused kernel
+                context = context.transpose(0, 1).reshape(n, self.hidden).to(x.dtype)
                 x = norm(
                     dense[f"{p}attention.output.dense"](context) + x,
                     shape,
