@@ -13,6 +13,7 @@ from magictunnel.backends.base import BackendError, BackendRegistry, error_resul
 from magictunnel.pipeline.context import CallContext, ToolCall
 
 log = logging.getLogger("magictunnel.router")
+BACKSTOP_GRACE = 2.0  # seconds past the timeout before the router gives up on a self-timing backend
 
 
 class Router:
@@ -28,8 +29,11 @@ class Router:
         if backend is None:
             return error_result(f"Tool {tool.name}: no backend for routing type {tool.routing.type!r}")
         timeout = self._timeout_for(call)
+        # a backend that enforces the timeout itself (with its own, more precise error) gets it in
+        # full; the router's deadline then only catches one that failed to
+        deadline = timeout + BACKSTOP_GRACE if getattr(backend, "own_deadline", False) else timeout
         try:
-            with anyio.fail_after(timeout):
+            with anyio.fail_after(deadline):
                 return await backend.execute(tool, call.arguments, ctx)
         except TimeoutError:
             return error_result(f"Tool {tool.name} timed out after {timeout:g}s")

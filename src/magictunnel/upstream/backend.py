@@ -18,13 +18,12 @@ from magictunnel.upstream.naming import ROUTING_TYPE
 if TYPE_CHECKING:
     from magictunnel.upstream.manager import UpstreamManager
 
-# the upstream request's own timeout fires this much before the router's, so the client gets
-# the server-named error rather than a generic one
-TIMEOUT_MARGIN = 0.05
-
 
 class ExternalMcpBackend:
     type = ROUTING_TYPE
+    # The upstream request carries the tool's timeout itself, so the client gets the error naming
+    # the server (and the server a cancellation); the router's deadline is only a backstop.
+    own_deadline = True
 
     def __init__(self, manager: UpstreamManager) -> None:
         self.manager = manager
@@ -41,5 +40,5 @@ class ExternalMcpBackend:
             tool.name, float(spec_timeout) if isinstance(spec_timeout, int | float) else None
         )
         return await self.manager.forwarder.call_tool(  # type: ignore[return-value]
-            server, tool.upstream_name, arguments, ctx.session, max(timeout - TIMEOUT_MARGIN, 0.01)
+            server, tool.upstream_name, arguments, ctx.session, timeout
         )
