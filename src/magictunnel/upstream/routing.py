@@ -1,8 +1,12 @@
 """Server->client traffic from an upstream, routed back to the client whose call caused it.
 
-Sampling, elicitation and roots requests and log messages go to the in-flight call on this
-server (the most recent one when several are in flight, since stdio carries no correlation
-for them); list-changed and resource-updated notifications go to the connection's owner.
+Sampling, elicitation and roots requests and log messages go to the client whose call is in
+flight on this server. Nothing on the wire ties such a message to the call that caused it (stdio
+carries no correlation at all), so when calls from several clients are in flight at once the
+gateway does not guess: a request is refused with an error that says why, and a log message
+stays in the gateway's log. Guessing would show one client another's question, or hand its
+answer to the wrong call. List-changed and resource-updated notifications go to the connection's
+owner.
 """
 
 from __future__ import annotations
@@ -34,10 +38,23 @@ class ClientRouting:
     _url_elicitations: dict[str, Any]
 
     def current_handle(self) -> Any:
-        """The client whose call is in flight here (the most recent, if several)."""
+        """The client whose call is in flight here: the most recent call's handle when every call
+        in flight comes from one client; None when no call is in flight or several clients' are."""
         if not self._inflight:
             return None
-        return next(reversed(self._inflight.values()))
+        handles = list(self._inflight.values())
+        newest = handles[-1]
+        who = client_identity(newest)
+        return newest if all(client_identity(h) == who for h in handles[:-1]) else None
+
+    def _unroutable(self, method: str) -> str:
+        clients = {client_identity(h) for h in self._inflight.values()}
+        if len(clients) > 1:
+            return (
+                f"{method}: calls from {len(clients)} clients are in flight on {self.name} and nothing "
+                "in the message says which one it is for, so the gateway asks none of them"
+            )
+        return f"{method}: no client request in flight on {self.name} to route it to"
 
     async def _to_client(self, method: str, params: Any) -> Any:
         handle = self.current_handle()
@@ -45,10 +62,10 @@ class ClientRouting:
             params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
         )
         if handle is None:
-            return types.ErrorData(
-                code=types.INVALID_REQUEST,
-                message=f"{method}: no client request in flight on {self.name} to route it to",
-            )
+            message = self._unroutable(method)
+            if self._inflight:
+                log.warning("upstream %s: %s", self.name, message)
+            return types.ErrorData(code=types.INVALID_REQUEST, message=message)
         if method == "elicitation/create" and isinstance(payload, dict) and payload.get("mode") == "url":
             # remember who was sent to the URL: the upstream's completion notice goes to them
             self._url_elicitations[str(payload.get("elicitationId"))] = handle
@@ -123,6 +140,12 @@ class ClientRouting:
                     method,
                     root.params.model_dump(by_alias=True, mode="json", exclude_none=True),
                 )
+
+
+def client_identity(handle: Any) -> Any:
+    """Which client a call in flight came from: its MCP session when it has one, else its
+    connection (a stand-in handle carries the real client's key)."""
+    return getattr(handle, "session_id", None) or getattr(handle, "key", id(handle))
 
 
 def _py_level(level: str) -> int:
