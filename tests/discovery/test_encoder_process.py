@@ -12,12 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from magictunnel.discovery import encoder_process
+from magictunnel.discovery import encoder_process, minilm_torch
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.encoder_process import EncoderProcess
 from magictunnel.discovery.engine import DiscoveryEngine
 from magictunnel.discovery.minilm import MiniLmEmbedder, _Bert, model_dir
-from magictunnel.discovery.minilm_torch import AGREEMENT, INT8_AGREEMENT, PROBE_IDS, TorchBert
+from magictunnel.discovery.minilm_torch import (
+    AGREEMENT,
+    CALIBRATION,
+    INT8_AGREEMENT,
+    PROBE_IDS,
+    TorchBert,
+)
 
 TEXTS = [
     "what's the weather in Paris tomorrow",
@@ -40,9 +46,8 @@ def test_helper_vectors_match_the_numpy_encoder(minilm: MiniLmEmbedder) -> None:
     reference = minilm.encode(TEXTS)
     assert minilm.helper is not None
     # the helper reports the kernels it chose; the others reproduce float32, 8-bit weights round
-    # (0.98 on the probe, 0.97 at worst over our 824 labelled requests: a Chinese one, which
-    # MiniLM reads mostly as unknown tokens)
-    bar = 0.95 if minilm.helper.detail == "int8" else AGREEMENT
+    # (0.998 on the probe, 0.990 at worst over our 824 labelled requests)
+    bar = 0.985 if minilm.helper.detail == "int8" else AGREEMENT
     for text, ref in zip(TEXTS, reference, strict=True):
         minilm._query_cache.clear()
         pending = minilm.start_query(text)
@@ -58,7 +63,8 @@ def test_torch_kernels_are_measured_and_only_agreeing_ones_chosen() -> None:
 
     torch.set_num_threads(1)
     bert = _Bert(model_dir())
-    encoder = TorchBert(dict(bert.w), bert.layers, bert.heads, bert.hidden, bert.eps)
+    calibration = [bert.tokenizer.encode(t).ids for t in CALIBRATION]
+    encoder = TorchBert(dict(bert.w), bert.layers, bert.heads, bert.hidden, bert.eps, calibration)
     # float32 always runs; every other variant was built and compared with it on the probe
     assert encoder.timings["float32"] > 0 and encoder.agreements["float32"] == 1.0
     assert encoder.variant in encoder.timings
@@ -68,8 +74,45 @@ def test_torch_kernels_are_measured_and_only_agreeing_ones_chosen() -> None:
         assert encoder.timings[encoder.variant] < encoder.timings["float32"]
     # whatever was chosen encodes like the numpy float32 model, beyond the probe too
     ids = bert.tokenizer.encode("find me a shopping cart icon from hugeicons").ids
-    assert float(encoder.encode_ids(ids) @ bert.encode_ids([ids])[0]) >= bar - 0.03
+    assert float(encoder.encode_ids(ids) @ bert.encode_ids([ids])[0]) >= bar - 0.01
     assert float(encoder.encode_ids(PROBE_IDS) @ bert.encode_ids([PROBE_IDS])[0]) >= bar
+
+
+# requests unlike the calibration texts (other topics, languages, values, lengths)
+HELD_OUT = [
+    "commit what's staged with message 'fix typo in README'",
+    "show me the board",
+    "how fast is song.mp3 in beats per minute",
+    "Zeig mir die aktuellen Top-Storys auf Hacker News",
+    "¿Qué dirección corresponde a -22.9519, -43.2105?",
+    "salaries.docx にパスワードをかけて人事以外が開けないようにして",
+    "红烧肉怎么做",
+    "link Anna and Oslo University Hospital with a 'works_at' relation",
+    "I only need pages 5-9 of this huge pdf as their own file, can you split it out and save it next to the original?",
+    "whats nvda trading at",
+]
+
+
+def test_smoothed_8bit_kernels_stay_close_to_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 8-bit variant moves activation outliers into its weights (SmoothQuant); without that,
+    these requests come back at cosine 0.993 of float32 on average, 0.985 at worst."""
+    import torch
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(minilm_torch, "AGREEMENT", 2.0)  # no exact variant but float32 qualifies
+    monkeypatch.setattr(minilm_torch, "INT8_SPEEDUP", 1e9)  # take 8-bit whenever it agrees
+    bert = _Bert(model_dir())
+    calibration = [bert.tokenizer.encode(t).ids for t in CALIBRATION]
+    encoder = TorchBert(dict(bert.w), bert.layers, bert.heads, bert.hidden, bert.eps, calibration)
+    if "int8" not in encoder.agreements:
+        pytest.skip("this PyTorch build has no 8-bit kernels")
+    assert encoder.variant == "int8"
+    cosines = []
+    for text in HELD_OUT:
+        ids = bert.tokenizer.encode(text).ids
+        cosines.append(float(encoder.encode_ids(ids) @ bert.encode_ids([ids])[0]))
+    assert min(cosines) >= 0.99, cosines
+    assert float(np.mean(cosines)) >= 0.996, cosines
 
 
 def test_many_requests_in_flight_come_back_in_order(minilm: MiniLmEmbedder) -> None:

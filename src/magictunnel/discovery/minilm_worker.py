@@ -27,11 +27,12 @@ def main() -> int:
         import torch
 
         from magictunnel.discovery.minilm import _Bert, model_dir
-        from magictunnel.discovery.minilm_torch import TorchBert
+        from magictunnel.discovery.minilm_torch import CALIBRATION, TorchBert
 
         torch.set_num_threads(1)  # one short request: more threads only wait on each other
         bert = _Bert(model_dir())
-        encoder = TorchBert(bert.w, bert.layers, bert.heads, bert.hidden, bert.eps)
+        calibration = [bert.tokenizer.encode(text).ids for text in CALIBRATION]
+        encoder = TorchBert(bert.w, bert.layers, bert.heads, bert.hidden, bert.eps, calibration)
         del bert.w  # the helper needs only PyTorch's copies
         for n in range(1, WARM_LENGTHS + 1):  # kernels are set up per request length
             encoder.encode_ids([101] + [1996] * max(n - 2, 0) + [102])
