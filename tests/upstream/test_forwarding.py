@@ -111,7 +111,7 @@ async def test_sampling_elicitation_roots_reach_the_calling_client(tmp_path: Pat
 async def in_flight(gw: Any, server: str, count: int) -> None:
     conn = gw.extensions["upstream_manager"].connections[server]
     with anyio.fail_after(10):
-        while len(conn._inflight) < count:
+        while conn.status()["in_flight"] < count:
             await anyio.sleep(0.01)
 
 
@@ -141,6 +141,22 @@ async def test_a_server_request_never_reaches_another_clients_call(tmp_path: Pat
             refused = results["alice"]
             assert isinstance(refused, MCPError)
             assert "calls from 2 clients are in flight on fx" in refused.error.message
+
+            # log lines of a call made while another client's call runs reach neither client
+            await a.set_logging_level("debug")
+            await b.set_logging_level("debug")
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(b.call_tool, "fx_slow", {"seconds": 1.5})
+                await in_flight(gw, "fx", 1)
+                logged = await a.call_tool("fx_test_tool_with_logging", {})
+            assert logged.is_error is False
+            assert alice.logs == [] and bob.logs == []
+            # ... and reach the caller again once its call is the only one
+            await a.call_tool("fx_test_tool_with_logging", {})
+            with anyio.fail_after(5):
+                while len(alice.logs) < 3:
+                    await anyio.sleep(0.02)
+            assert bob.logs == []
 
             # one client with two calls in flight is still asked: the question is its own
             async with anyio.create_task_group() as tg:
