@@ -115,58 +115,6 @@ async def in_flight(gw: Any, server: str, count: int) -> None:
             await anyio.sleep(0.01)
 
 
-async def test_a_server_request_never_reaches_another_clients_call(tmp_path: Path) -> None:
-    """On a handshake-era stdio upstream nothing ties an elicitation to the call that caused it
-    (a 2026-07-28 one answers input_required, which is tied to its call): while calls from two
-    clients are in flight, it is refused rather than shown to whichever client called last."""
-    async with running_gateway(tmp_path, {"fx": {**stdio_server(), "protocol": "legacy"}}) as gw:
-        alice, bob = Recorder(), Recorder()
-        async with client(gw, alice) as a, client(gw, bob) as b:
-            results: dict[str, Any] = {}
-
-            async def ask_alice() -> None:
-                try:
-                    results["alice"] = await a.call_tool(
-                        "fx_late_elicitation", {"message": "alice's account PIN?", "delay": 1.0}
-                    )
-                except MCPError as exc:  # the upstream's tool fails when its question is refused
-                    results["alice"] = exc
-
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(ask_alice)
-                await in_flight(gw, "fx", 1)
-                # bob's call starts after alice's and is still running when her tool asks
-                await b.call_tool("fx_slow", {"seconds": 2.0})
-            assert bob.elicit == [] and alice.elicit == []
-            refused = results["alice"]
-            assert isinstance(refused, MCPError)
-            assert "calls from 2 clients are in flight on fx" in refused.error.message
-
-            # log lines of a call made while another client's call runs reach neither client
-            await a.set_logging_level("debug")
-            await b.set_logging_level("debug")
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(b.call_tool, "fx_slow", {"seconds": 1.5})
-                await in_flight(gw, "fx", 1)
-                logged = await a.call_tool("fx_test_tool_with_logging", {})
-            assert logged.is_error is False
-            assert alice.logs == [] and bob.logs == []
-            # ... and reach the caller again once its call is the only one
-            await a.call_tool("fx_test_tool_with_logging", {})
-            with anyio.fail_after(5):
-                while len(alice.logs) < 3:
-                    await anyio.sleep(0.02)
-            assert bob.logs == []
-
-            # one client with two calls in flight is still asked: the question is its own
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(ask_alice)
-                await in_flight(gw, "fx", 1)
-                await a.call_tool("fx_slow", {"seconds": 2.0})
-            assert [e.message for e in alice.elicit] == ["alice's account PIN?"] and bob.elicit == []
-            assert "from the user" in results["alice"].content[0].text  # type: ignore[union-attr]
-
-
 async def test_roots_and_logs_reach_a_handshake_client_from_a_handshake_upstream(tmp_path: Path) -> None:
     servers = {"old": {**stdio_server(), "naming": "passthrough"}}
     async with running_gateway(tmp_path, servers) as gw:

@@ -40,7 +40,7 @@ from magictunnel.upstream.errors import _describe
 from magictunnel.upstream.listening import ChangeListening
 from magictunnel.upstream.listing import Listing
 from magictunnel.upstream.read_stream import _Watched
-from magictunnel.upstream.routing import ClientRouting, _py_level
+from magictunnel.upstream.routing import WIRE_ID_BASE, ClientRouting, _py_level
 from magictunnel.upstream.state import Capabilities, Listener, State
 from magictunnel.upstream.transports import ProcessInfo, open_transport
 
@@ -348,6 +348,9 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
             data["params"]["_meta"][CLIENT_CAPABILITIES_META_KEY] = client_capabilities
         params_out = data.get("params") or None
         key = next(self._ids)
+        # our own JSON-RPC id, so that a server->client message marked with it (http_correlation.py)
+        # finds this call's client
+        opts["request_id"] = WIRE_ID_BASE + key
         if handle is not None:
             self._inflight[key] = handle
         self.calls += 1

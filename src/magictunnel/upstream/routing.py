@@ -1,12 +1,14 @@
 """Server->client traffic from an upstream, routed back to the client whose call caused it.
 
-Sampling, elicitation and roots requests and log messages go to the client whose call is in
-flight on this server. Nothing on the wire ties such a message to the call that caused it (stdio
-carries no correlation at all), so when calls from several clients are in flight at once the
-gateway does not guess: a request is refused with an error that says why, and a log message
-stays in the gateway's log. Guessing would show one client another's question, or hand its
-answer to the wrong call. List-changed and resource-updated notifications go to the connection's
-owner.
+Sampling, elicitation and roots requests and log messages go to the client whose call they
+belong to. On Streamable HTTP the transport marks each one with the id of the call whose SSE
+stream it came on (http_correlation.py), and it goes to that call's client. Elsewhere nothing on
+the wire ties such a message to a call (stdio and legacy SSE carry no correlation; an HTTP
+server may also use its standalone GET stream): it goes to the client whose call is in flight,
+and when calls from several clients are in flight at once the gateway does not guess. A request
+is refused with an error that says why, and a log message stays in the gateway's log. Guessing
+would show one client another's question, or hand its answer to the wrong call. List-changed and
+resource-updated notifications go to the connection's owner.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR
 
 from magictunnel.upstream.errors import _describe
+from magictunnel.upstream.http_correlation import RELATED_META_KEY
 from magictunnel.upstream.transports import OversizeMessageError
 
 if TYPE_CHECKING:
     from magictunnel.upstream.state import Listener
 
 log = logging.getLogger("magictunnel.upstream")
+
+#: the JSON-RPC id of the gateway's n-th request to an upstream is WIRE_ID_BASE + n: far above the
+#: SDK's own counter, and an integer, which every server accepts
+WIRE_ID_BASE = 1_000_000_000
 
 
 class ClientRouting:
@@ -56,13 +63,30 @@ class ClientRouting:
             )
         return f"{method}: no client request in flight on {self.name} to route it to"
 
-    async def _to_client(self, method: str, params: Any) -> Any:
-        handle = self.current_handle()
+    def _route(self, payload: dict[str, Any] | None) -> tuple[Any, bool]:
+        """(handle, marked): the client a message is for and whether the transport said which
+        call it belongs to. Removes the transport's mark from `payload` (never forwarded)."""
+        meta = payload.get("_meta") if payload is not None else None
+        if not isinstance(meta, dict) or RELATED_META_KEY not in meta:
+            return self.current_handle(), False
+        related = meta.pop(RELATED_META_KEY)
+        if not meta:
+            payload.pop("_meta")  # type: ignore[union-attr]
+        key = related - WIRE_ID_BASE if isinstance(related, int) else None
+        return self._inflight.get(key) if key is not None else None, True
+
+    async def _to_client(self, method: str, params: Any, meta: Any = None) -> Any:
         payload = (
             params.model_dump(by_alias=True, mode="json", exclude_none=True) if params is not None else None
         )
+        # roots/list has no params: its mark arrives in the request's _meta, which is not forwarded
+        handle, marked = self._route(payload if params is not None else {"_meta": dict(meta or {})})
         if handle is None:
-            message = self._unroutable(method)
+            message = (
+                f"{method}: the call it belongs to on {self.name} is not in flight, or has no client to ask"
+                if marked
+                else self._unroutable(method)
+            )
             if self._inflight:
                 log.warning("upstream %s: %s", self.name, message)
             return types.ErrorData(code=types.INVALID_REQUEST, message=message)
@@ -98,12 +122,12 @@ class ClientRouting:
         return raw if isinstance(raw, types.ErrorData) else types.ElicitResult.model_validate(raw)
 
     async def _on_roots(self, ctx: ClientRequestContext) -> Any:
-        raw = await self._to_client("roots/list", None)
+        raw = await self._to_client("roots/list", None, ctx.meta)
         return raw if isinstance(raw, types.ErrorData) else types.ListRootsResult.model_validate(raw)
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        handle = self.current_handle()
         payload = params.model_dump(by_alias=True, mode="json", exclude_none=True)
+        handle, _ = self._route(payload)
         if handle is not None:
             try:
                 await handle.notify("notifications/message", payload)

@@ -8,7 +8,8 @@ SDK's `ClientSession` runs on top of any of them.
   it to ours, and rejects oversize lines (a misbehaving server cannot make us buffer an
   unbounded line). Shutdown follows the SDK/spec sequence (close stdin, wait, kill the
   process group) using the SDK's own helpers.
-- http and sse are the SDK's `streamable_http_client` and `sse_client`.
+- http is the SDK's Streamable HTTP transport, marking each server->client message with the
+  call whose SSE stream it came on (http_correlation.py); sse is the SDK's `sse_client`.
 - ws: the SDK has no WebSocket client; `websocket_client` adapts the `websockets` package
   (subprotocol "mcp", one JSON-RPC message per text frame).
 """
@@ -246,12 +247,13 @@ async def websocket_transport(spec: ServerSpec) -> AsyncIterator[TransportStream
 
 @asynccontextmanager
 async def http_transport(spec: ServerSpec, auth: Any = None) -> AsyncIterator[TransportStreams]:
-    from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
+
+    from magictunnel.upstream.http_correlation import correlating_http_client
 
     async with (
         create_mcp_http_client(headers=spec.headers or None, auth=auth) as client,
-        streamable_http_client(
+        correlating_http_client(
             spec.url or "", http_client=client, max_sse_event_size=spec.max_message_bytes
         ) as streams,
     ):
