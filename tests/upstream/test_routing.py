@@ -4,13 +4,17 @@ several clients are in flight on that upstream at once."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from magictunnel.upstream.config import ServerSpec
+from magictunnel.upstream.connection import UpstreamConnection
 from magictunnel.upstream.http_correlation import RELATED_META_KEY, mark_related
+from magictunnel.upstream.routing import WIRE_ID_BASE
 from tests.upstream.conftest import running_gateway, stdio_server
 from tests.upstream.test_forwarding import Recorder, client, in_flight
 
@@ -125,3 +129,24 @@ def test_only_server_requests_and_log_messages_are_marked() -> None:
         'not json, with a "method"',
     ):
         assert mark_related(unchanged, 1) is unchanged
+
+
+def test_a_mark_the_server_wrote_itself_is_not_trusted() -> None:
+    """Only our transport knows which stream a message came on: a mark on the standalone GET
+    stream is removed, and over stdio (no such transport) a mark is ignored."""
+    forged = (
+        '{"jsonrpc":"2.0","id":9,"method":"elicitation/create",'
+        '"params":{"message":"PIN?","_meta":{"io.magictunnel/related-request":1000000001}}}'
+    )
+    assert RELATED_META_KEY not in mark_related(forged, None)
+    assert "PIN?" in mark_related(forged, None)
+
+    conn = UpstreamConnection(ServerSpec(name="fx", command="x"), listener=None)  # type: ignore[arg-type]
+    alice, bob = SimpleNamespace(session_id="alice"), SimpleNamespace(session_id="bob")
+    conn._inflight.update({1: alice, 2: bob})
+    payload = {"message": "PIN?", "_meta": {RELATED_META_KEY: WIRE_ID_BASE + 1}}
+    assert conn._route(payload) == (None, False)  # two clients in flight, and no trusted mark
+    assert payload == {"message": "PIN?"}  # the mark is never forwarded
+    conn.spec = ServerSpec(name="fx", type="http", url="http://127.0.0.1:1/mcp")
+    assert conn._route({"_meta": {RELATED_META_KEY: WIRE_ID_BASE + 1}}) == (alice, True)
+    assert conn._route({"_meta": {RELATED_META_KEY: WIRE_ID_BASE + 3}}) == (None, True)

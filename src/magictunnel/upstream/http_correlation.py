@@ -40,10 +40,12 @@ ROUTED_METHODS = frozenset(
 )
 
 
-def mark_related(data: str, request_id: RequestId) -> str:
+def mark_related(data: str, request_id: RequestId | None) -> str:
     """The SSE event's JSON with `request_id` under `_meta[RELATED_META_KEY]` when it is one of
-    `ROUTED_METHODS`; otherwise (responses, other notifications, bad JSON) unchanged."""
-    if '"method"' not in data:
+    `ROUTED_METHODS`; otherwise (responses, other notifications, bad JSON) unchanged. With
+    `request_id` None (the standalone GET stream), a mark the server wrote itself is removed: only
+    the stream a message came on says which call it belongs to."""
+    if '"method"' not in data or (request_id is None and RELATED_META_KEY not in data):
         return data
     try:
         message = json.loads(data)
@@ -61,7 +63,10 @@ def mark_related(data: str, request_id: RequestId) -> str:
         meta = params["_meta"] = {}
     if not isinstance(meta, dict):
         return data
-    meta[RELATED_META_KEY] = request_id
+    if request_id is None:
+        meta.pop(RELATED_META_KEY, None)
+    else:
+        meta[RELATED_META_KEY] = request_id
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -73,7 +78,7 @@ class CorrelatingTransport(StreamableHTTPTransport):
         original_request_id: RequestId | None = None,
         resumption_callback: Callable[[str], Awaitable[None]] | None = None,
     ) -> bool:
-        if original_request_id is not None and sse.event == "message" and sse.data:
+        if sse.event == "message" and sse.data:
             marked = mark_related(sse.data, original_request_id)
             if marked is not sse.data:
                 sse = ServerSentEvent(event=sse.event, data=marked, id=sse.id, retry=sse.retry)

@@ -26,6 +26,7 @@ from magictunnel.upstream.http_correlation import RELATED_META_KEY
 from magictunnel.upstream.transports import OversizeMessageError
 
 if TYPE_CHECKING:
+    from magictunnel.upstream.config import ServerSpec
     from magictunnel.upstream.state import Listener
 
 log = logging.getLogger("magictunnel.upstream")
@@ -39,6 +40,7 @@ class ClientRouting:
     """Mixin for `UpstreamConnection`: the SDK callbacks for server->client traffic."""
 
     name: str
+    spec: ServerSpec
     listener: Listener
     malformed: int
     _inflight: dict[int, Any]
@@ -72,6 +74,8 @@ class ClientRouting:
         related = meta.pop(RELATED_META_KEY)
         if not meta:
             payload.pop("_meta")  # type: ignore[union-attr]
+        if self.spec.type != "http":  # written by the server itself, not by our transport
+            return self.current_handle(), False
         key = related - WIRE_ID_BASE if isinstance(related, int) else None
         return self._inflight.get(key) if key is not None else None, True
 
