@@ -150,3 +150,35 @@ def test_a_mark_the_server_wrote_itself_is_not_trusted() -> None:
     conn.spec = ServerSpec(name="fx", type="http", url="http://127.0.0.1:1/mcp")
     assert conn._route({"_meta": {RELATED_META_KEY: WIRE_ID_BASE + 1}}) == (alice, True)
     assert conn._route({"_meta": {RELATED_META_KEY: WIRE_ID_BASE + 3}}) == (None, True)
+
+
+async def test_a_call_no_client_made_never_asks_another_client(tmp_path: Path) -> None:
+    """A call made without an MCP client (the REST API, say) asks while a client's call is in
+    flight on the same stdio server: the question is refused, not shown to that client."""
+    async with running_gateway(tmp_path, {"fx": {**stdio_server(), "protocol": "legacy"}}) as gw:
+        conn = gw.extensions["upstream_manager"].connections["fx"]
+        alice = Recorder()
+        async with client(gw, alice) as a:
+            results: dict[str, Any] = {}
+
+            async def anonymous() -> None:
+                args = {"message": "whose PIN?", "delay": 0.5}
+                try:
+                    results["raw"] = await conn.raw_request(
+                        "tools/call", {"name": "late_elicitation", "arguments": args}
+                    )
+                except MCPError as exc:
+                    results["raw"] = exc
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(a.call_tool, "fx_slow", {"seconds": 1.5})
+                await in_flight(gw, "fx", 1)
+                tg.start_soon(anonymous)
+            assert alice.elicit == []
+            refused = results["raw"]
+            assert isinstance(refused, MCPError) and "calls from 2 clients" in refused.error.message
+            # alone, it has no one to ask
+            with pytest.raises(MCPError, match="made by no MCP client"):
+                await conn.raw_request(
+                    "tools/call", {"name": "late_elicitation", "arguments": {"message": "?", "delay": 0}}
+                )

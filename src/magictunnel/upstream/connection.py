@@ -351,8 +351,7 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
         # our own JSON-RPC id, so that a server->client message marked with it (http_correlation.py)
         # finds this call's client
         opts["request_id"] = WIRE_ID_BASE + key
-        if handle is not None:
-            self._inflight[key] = handle
+        self._inflight[key] = handle  # None: a call no MCP client made (REST API, listing, ping)
         self.calls += 1
         try:
             result = await session._dispatcher.send_raw_request(method, params_out, opts)  # type: ignore[arg-type]

@@ -48,20 +48,26 @@ class ClientRouting:
 
     def current_handle(self) -> Any:
         """The client whose call is in flight here: the most recent call's handle when every call
-        in flight comes from one client; None when no call is in flight or several clients' are."""
-        if not self._inflight:
-            return None
+        in flight comes from one MCP client; None when no call is in flight, several callers'
+        are, or one was made by no MCP client (the REST API, the gateway's own listing)."""
         handles = list(self._inflight.values())
-        newest = handles[-1]
-        who = client_identity(newest)
-        return newest if all(client_identity(h) == who for h in handles[:-1]) else None
+        if not handles or any(h is None for h in handles):
+            return None
+        who = client_identity(handles[-1])
+        return handles[-1] if all(client_identity(h) == who for h in handles) else None
 
     def _unroutable(self, method: str) -> str:
-        clients = {client_identity(h) for h in self._inflight.values()}
-        if len(clients) > 1:
+        handles = list(self._inflight.values())
+        callers = len({client_identity(h) for h in handles if h is not None}) + handles.count(None)
+        if callers > 1:
             return (
-                f"{method}: calls from {len(clients)} clients are in flight on {self.name} and nothing "
+                f"{method}: calls from {callers} clients are in flight on {self.name} and nothing "
                 "in the message says which one it is for, so the gateway asks none of them"
+            )
+        if handles:
+            return (
+                f"{method}: the call in flight on {self.name} was made by no MCP client "
+                "(the REST API or the gateway itself), so there is no one to ask"
             )
         return f"{method}: no client request in flight on {self.name} to route it to"
 
