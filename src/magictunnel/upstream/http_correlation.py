@@ -45,8 +45,11 @@ def mark_related(data: str, request_id: RequestId | None) -> str:
     `ROUTED_METHODS`; otherwise (responses, other notifications, bad JSON) unchanged. With
     `request_id` None (the standalone GET stream), a mark the server wrote itself is removed: only
     the stream a message came on says which call it belongs to."""
-    if '"method"' not in data or (request_id is None and RELATED_META_KEY not in data):
-        return data
+    if request_id is None:
+        if RELATED_META_KEY not in data:
+            return data
+    elif not any(method in data for method in ROUTED_METHODS):
+        return data  # most events (tool results, progress): a substring scan, no second parse
     try:
         message = json.loads(data)
     except ValueError:
