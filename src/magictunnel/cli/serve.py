@@ -128,6 +128,7 @@ async def _stdio(loaded: object) -> None:
     from magictunnel.server.identity import connection_transport
     from magictunnel.server.mcp_server import build_server
     from magictunnel.server.sessions import SessionRegistry
+    from magictunnel.server.transports.stdio import pipe_stdio
 
     gateway = Gateway(loaded)  # type: ignore[arg-type]
     sessions = SessionRegistry()
@@ -137,8 +138,8 @@ async def _stdio(loaded: object) -> None:
 
     async def terminate() -> None:
         # SIGTERM (a client's shutdown escalation, `docker stop`): stop the gateway as end of input
-        # would (audit flushed, upstream servers closed), then leave at once: the SDK reads stdin in
-        # a worker thread that no cancellation can interrupt while the client keeps the pipe open.
+        # would (audit flushed, upstream servers closed), then leave at once: where stdin is not a pipe
+        # the SDK reads it in a worker thread that no cancellation can interrupt.
         log.info("stdio: SIGTERM received; shutting down")
         try:
             await started.wait()  # a half-started gateway would leave upstream servers behind
@@ -155,7 +156,10 @@ async def _stdio(loaded: object) -> None:
             await gateway.start()
         finally:
             started.set()
-        async with stdio_server() as (read_stream, write_stream):
+        async with (
+            pipe_stdio() as pipes,
+            stdio_server(*(pipes or (None, None))) as (read_stream, write_stream),  # type: ignore[arg-type]
+        ):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
