@@ -7,10 +7,13 @@ SDK client spawns the fixture (direct) or `magictunnel stdio` fronting the fixtu
 `--upstream http` for Streamable HTTP). The gateway keeps one long-lived upstream session.
 
 For each concurrency level (1, 8, 32 by default) that many callers share one client session and
-call `add` in a loop for `--seconds`; the run prints p50/p99 latency, calls/s, and the
-gateway/direct ratios.
+call `add` in a loop for `--seconds`, after `--warmup` seconds of unmeasured calls (a gateway
+just started loads its discovery models and builds its index in the background, which would
+otherwise land in the measurement: a new `magictunnel stdio` process is started per level); the
+run prints p50/p99 latency, calls/s, and the gateway/direct ratios.
 
-    .venv/bin/python bench/forwarding/run.py [--seconds 5] [--levels 1,8,32] [--client stdio|http]
+    .venv/bin/python bench/forwarding/run.py [--seconds 5] [--warmup 5] [--levels 1,8,32]
+                                             [--client stdio|http]
                                              [--upstream stdio|http]
                                              [--mode auto|legacy] [--profile out.prof]
 """
@@ -105,28 +108,33 @@ def start_gateway(
     return proc, port
 
 
-async def measure(target: object, concurrency: int, seconds: float, mode: str) -> dict[str, float]:
-    """`concurrency` callers share one client session (one stdio process / one HTTP session)."""
+async def measure(
+    target: object, concurrency: int, seconds: float, mode: str, warmup: float = 0.0
+) -> dict[str, float]:
+    """`concurrency` callers share one client session (one stdio process / one HTTP session).
+    For the first `warmup` seconds they call without being measured: a freshly started gateway
+    loads its discovery models and builds its index in the background for a few seconds."""
     latencies: list[float] = []
     async with Client(target, mode=mode) as client:  # type: ignore[arg-type]
         await client.call_tool("add", {"a": 1, "b": 2})  # warm-up (and tools/list for 2026)
-        stop_at = time.perf_counter() + seconds
 
-        async def worker() -> None:
+        async def worker(stop_at: float, record: bool) -> None:
             while True:
                 started = time.perf_counter()
                 if started >= stop_at:
                     return
                 result = await client.call_tool("add", {"a": 1, "b": 2})
-                latencies.append(time.perf_counter() - started)
+                if record:
+                    latencies.append(time.perf_counter() - started)
                 if result.is_error:
                     raise RuntimeError(f"call failed: {result.content}")
 
-        begin = time.perf_counter()
-        async with anyio.create_task_group() as tg:
-            for _ in range(concurrency):
-                tg.start_soon(worker)
-        elapsed = time.perf_counter() - begin
+        for span, record in ((warmup, False), (seconds, True)):
+            begin = time.perf_counter()
+            async with anyio.create_task_group() as tg:
+                for _ in range(concurrency):
+                    tg.start_soon(worker, begin + span, record)
+            elapsed = time.perf_counter() - begin
     latencies.sort()
     return {
         "calls": len(latencies),
@@ -187,6 +195,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds of unmeasured calls before each measurement"
+    )
     parser.add_argument("--client", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--upstream", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--mode", default="auto", help="client era: auto (newest) or legacy")
@@ -226,8 +237,8 @@ def main() -> None:
             print(header)
             print("-" * len(header))
             for level in levels:
-                direct = anyio.run(measure, direct_target, level, args.seconds, args.mode)
-                through = anyio.run(measure, gateway_target, level, args.seconds, args.mode)
+                direct = anyio.run(measure, direct_target, level, args.seconds, args.mode, args.warmup)
+                through = anyio.run(measure, gateway_target, level, args.seconds, args.mode, args.warmup)
                 overhead = through["p50_ms"] - direct["p50_ms"]
                 ratio = through["rps"] / direct["rps"] * 100
                 print(

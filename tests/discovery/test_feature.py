@@ -278,3 +278,38 @@ async def test_preferred_tools_and_error_details(gateway: Gateway) -> None:
     assert out["status"] == "error" and out["tool"] == "read_file"
     assert out["error_details"]["scores"][0]["name"] == "read_file"
     assert "No such file" in out["result"]["content"][0]["text"] or out["result"]["isError"]
+
+
+async def test_the_mcp_param_schema_lookup_shows_what_tools_list_shows(tmp_path: Path) -> None:
+    """The SDK checks a 2026-07-28 tools/call's Mcp-Param headers against the schema the caller
+    was shown; the gateway answers per tool, exactly as its tools/list would (not hidden, pinned
+    when only discovery is exposed, allowed by RBAC) instead of the SDK listing every tool."""
+    from magictunnel.server.identity import connection_identity
+    from magictunnel.server.mcp_server import build_server
+    from magictunnel.server.sessions import SessionRegistry
+
+    for visibility in ({}, {"expose": "discovery_only", "always_visible": ["read_file"]}):
+        (workdir := tmp_path / str(len(visibility))).mkdir()
+        gw = make_gateway(workdir, visibility=visibility)
+        await gw.start()
+        try:
+            gw.extensions["rbac"] = OnlyWeather()
+            handlers = build_server(gw, SessionRegistry()).magictunnel_handlers  # type: ignore[attr-defined]
+            for client_id in ("anonymous", "admin"):
+                token = connection_identity.set(Identity(client_id=client_id))
+                try:
+                    listed = {
+                        t.name: t.input_schema for t in handlers.listed_tools(Identity(client_id=client_id))
+                    }
+                    looked_up = {
+                        name: schema
+                        for name in [*gw.catalog.tools, "no_such_tool"]
+                        if (schema := handlers.advertised_input_schema(name)) is not None
+                    }
+                finally:
+                    connection_identity.reset(token)
+                assert looked_up == listed
+                assert "restart_service" not in looked_up  # hidden: the SDK skips the check
+            assert ("read_file" in looked_up) and (("fetch_url" in looked_up) == (not visibility))
+        finally:
+            await gw.stop()

@@ -1,8 +1,8 @@
 """The discovery service inside the gateway: keeps the index in step with the catalog, publishes the
 built-in discovery tools, decides tools/list visibility and which tools a client may be offered.
 
-Published as `gateway.extensions["discovery"]`; the MCP server's tools/list calls
-`visible_tools(identity)`.
+Published as `gateway.extensions["discovery"]`; the MCP server's tools/list asks
+`advertises(tool)` of each tool (`visible_tools(identity)` lists them).
 """
 
 from __future__ import annotations
@@ -181,17 +181,17 @@ class DiscoveryService:
         )
 
     def visible_tools(self, identity: Identity) -> list[ToolDef]:
+        """What tools/list shows (before RBAC), in catalog order."""
+        resolved = (self.gateway.resolve_tool(name) for name in self.gateway.catalog.tools)
+        return [t for t in resolved if t is not None and self.advertises(t)]
+
+    def advertises(self, tool: ToolDef) -> bool:
+        """Whether tools/list shows `tool` (as resolved by the gateway): every enabled tool that is
+        not hidden, or with `expose: discovery_only` only the discovery tools and the pinned ones."""
         vis = self.gateway.config.visibility
         if vis.expose != "discovery_only":
-            return [t for t in self.gateway.visible_tools() if t.enabled]
-        pinned = set(vis.always_visible) | set(TOOL_NAMES)
-        out: list[ToolDef] = []
-        for name in self.gateway.catalog.tools:
-            if name in pinned:
-                tool = self.gateway.resolve_tool(name)
-                if tool is not None and tool.enabled:
-                    out.append(tool)
-        return out
+            return tool.enabled and not tool.hidden
+        return tool.enabled and (tool.name in vis.always_visible or tool.name in TOOL_NAMES)
 
     def status(self) -> dict[str, Any]:
         """For /api/status: the index, and how stage two runs ("helper": every request, its model

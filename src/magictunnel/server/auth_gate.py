@@ -23,7 +23,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from magictunnel.pipeline.context import Identity
-from magictunnel.server.identity import LOCAL_IDENTITY
+from magictunnel.server.identity import LOCAL_IDENTITY, connection_identity
 
 
 @dataclass
@@ -93,4 +93,9 @@ class AuthGate:
         state = scope.setdefault("state", {})
         state["mcp_identity"] = identity
         state["mcp_transport"] = self.transport
-        await self.app(scope, receive, send)
+        # also for code that sees no request, e.g. the SDK's Mcp-Param schema lookup
+        token = connection_identity.set(identity)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            connection_identity.reset(token)

@@ -1,8 +1,8 @@
 """MCP request handlers: protocol in, gateway calls out. No business logic lives here.
 
 Features plug in through `gateway.extensions`:
-- "discovery": `visible_tools(identity) -> list[ToolDef]` decides what tools/list shows
-  (discovery-only exposure, pinned tools); absent -> every non-hidden tool.
+- "discovery": `advertises(tool) -> bool` decides what tools/list shows (discovery-only
+  exposure, pinned tools); absent -> every non-hidden tool.
 - "rbac": `can_call(identity, tool) -> bool` filters lists per client.
 - "upstream": prompts, resources, completion, subscriptions and log levels of external
   servers: `get_prompt(prompt, arguments, handle)`, `read_resource(uri, handle)` (None when
@@ -93,10 +93,26 @@ class Handlers:
         rbac = self.gateway.extensions.get("rbac")
         return rbac is None or rbac.can_call(identity, tool)
 
-    def listed_tools(self, identity: Identity) -> list[ToolDef]:
+    def advertised(self, identity: Identity, name: str) -> ToolDef | None:
+        """The tool `name` when this client's tools/list shows it: not hidden (or, with discovery
+        exposing only its own tools, pinned) and allowed by RBAC."""
+        tool = self.gateway.resolve_tool(name)
+        if tool is None:
+            return None
         discovery = self.gateway.extensions.get("discovery")
-        tools = discovery.visible_tools(identity) if discovery is not None else self.gateway.visible_tools()
-        return [t for t in tools if self._allowed(identity, t)]
+        shown = discovery.advertises(tool) if discovery is not None else not tool.hidden
+        return tool if shown and self._allowed(identity, tool) else None
+
+    def listed_tools(self, identity: Identity) -> list[ToolDef]:
+        return [t for name in self.gateway.catalog.tools if (t := self.advertised(identity, name))]
+
+    def advertised_input_schema(self, name: str) -> dict[str, Any] | None:
+        """For the SDK's check of a 2026-07-28 tools/call's Mcp-Param headers: the input schema the
+        calling client was shown for `name`, None when it was not shown it (the SDK then skips the
+        check and the call meets the usual errors). Without it the SDK runs a whole tools/list per
+        call to find the schema (bench/forwarding, HTTP client: +4.3 ms p50 at concurrency 1)."""
+        tool = self.advertised(identity_from_request(None), name)
+        return tool.input_schema if tool is not None else None
 
     # ---- tools ---------------------------------------------------------------------------
     async def list_tools(

@@ -66,6 +66,7 @@ def _new_server(handlers: Handlers, sessions: SessionRegistry) -> GatewayServer:
         instructions=INSTRUCTIONS,
         on_list_tools=handlers.list_tools,
         on_call_tool=handlers.call_tool,
+        get_tool_input_schema=handlers.advertised_input_schema,
         on_list_prompts=handlers.list_prompts,
         on_get_prompt=handlers.get_prompt,
         on_list_resources=handlers.list_resources,
