@@ -66,6 +66,7 @@ async def _run(server: object, gateway: object, port_file: str | None) -> None:
     import uvicorn
 
     from magictunnel.core.gateway import Gateway
+    from magictunnel.core.heap import freeze_startup_heap
     from magictunnel.core.services import ServiceStartError
 
     assert isinstance(server, uvicorn.Server) and isinstance(gateway, Gateway)
@@ -75,6 +76,7 @@ async def _run(server: object, gateway: object, port_file: str | None) -> None:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         await gateway.stop()
         raise typer.Exit(1) from None
+    freeze_startup_heap()
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -125,6 +127,7 @@ async def _stdio(loaded: object) -> None:
     from mcp.server.stdio import stdio_server
 
     from magictunnel.core.gateway import Gateway
+    from magictunnel.core.heap import freeze_startup_heap
     from magictunnel.server.identity import connection_transport
     from magictunnel.server.mcp_server import build_server
     from magictunnel.server.sessions import SessionRegistry
@@ -156,6 +159,7 @@ async def _stdio(loaded: object) -> None:
             await gateway.start()
         finally:
             started.set()
+        freeze_startup_heap()
         async with (
             pipe_stdio() as pipes,
             stdio_server(*(pipes or (None, None))) as (read_stream, write_stream),  # type: ignore[arg-type]
