@@ -1,11 +1,10 @@
 """stdin/stdout for `magictunnel stdio` without a worker thread per line.
 
 The SDK's `stdio_server` reads each line and writes each message through `anyio.wrap_file`, one
-worker-thread hop per line read, per write and per flush. Served on the event loop instead,
-bench/forwarding (stdio client and upstream) went from +0.9-1.05 ms to +0.72-0.78 ms p50 at
-concurrency 1, and from 48 % to 56-57 % of direct throughput at 8. When stdin and stdout are pipes
-or sockets (as an MCP client that spawns the gateway makes them), `pipe_stdio` serves them on the
-event loop instead and hands them to `stdio_server` as its streams, so the SDK's framing and
+worker-thread hop per line read, per write and per flush (bench/forwarding, stdio client: at
+concurrency 8 that held the gateway to 48 % of direct throughput). When stdin and stdout are
+pipes or sockets, as an MCP client that spawns the gateway makes them, `pipe_stdio` serves them
+on the event loop and hands them to `stdio_server` as its streams, so the SDK's framing and
 JSON-RPC parsing stay the same.
 
 Like the SDK, it keeps the wire to itself: the descriptors are duplicated to private ones, fd 0
@@ -81,30 +80,30 @@ async def pipe_stdio() -> AsyncIterator[tuple[PipeLines, PipeWriter] | None]:
     import fcntl
 
     loop = asyncio.get_running_loop()
-    private_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
-    private_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
     saved_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3)
     saved_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.dup2(2, 1)
-    reader = asyncio.StreamReader()
-    read_transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(private_in, "rb", buffering=0)
-    )
-    write_transport, write_protocol = await loop.connect_write_pipe(
-        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()),
-        os.fdopen(private_out, "wb", buffering=0),
-    )
-    writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
+    transports: list[asyncio.BaseTransport] = []
     try:
+        stdin = os.fdopen(fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 3), "rb", buffering=0)
+        stdout = os.fdopen(fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 3), "wb", buffering=0)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(2, 1)
+        reader = asyncio.StreamReader()
+        read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+        transports.append(read_transport)
+        write_transport, write_protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), stdout
+        )
+        transports.append(write_transport)
+        writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
         yield PipeLines(reader), PipeWriter(writer)
-    finally:
-        read_transport.close()
         with suppress(Exception):
             await writer.drain()
-        write_transport.close()
+    finally:
+        for transport in transports:
+            transport.close()
         for saved, fd in ((saved_in, 0), (saved_out, 1)):
             with suppress(OSError):
                 os.set_blocking(saved, True)  # the pipe transports made the shared description non-blocking
