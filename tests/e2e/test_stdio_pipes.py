@@ -3,8 +3,10 @@ child process: lines in, lines out, stray output kept off the wire, descriptors 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 SCRIPT = """
@@ -54,3 +56,36 @@ def test_a_file_on_stdin_falls_back_to_the_sdk_transport(tmp_path: Path) -> None
     with request.open("rb") as handle:
         done = run(handle)
     assert done.stdout.decode().splitlines() == ["fallback"]
+
+
+def test_a_client_that_stops_reading_ends_the_gateway_quietly(tmp_path: Path) -> None:
+    """The client closes its end of stdout, then stdin: the gateway's answer cannot be written,
+    and it stops with exit code 0 and no traceback (before: a broken-pipe traceback, exit 1)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "magictunnel", "stdio"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdout.close()
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    proc.stdin.write((json.dumps(initialize) + "\n").encode())
+    proc.stdin.flush()
+    time.sleep(1.0)
+    proc.stdin.close()
+    assert proc.stderr is not None
+    proc.wait(60)
+    stderr = proc.stderr.read()
+    assert proc.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr

@@ -17,12 +17,16 @@ a terminal must never be switched to non-blocking mode, which would outlive the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import stat
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
+import anyio
+
+log = logging.getLogger("magictunnel.stdio")
 READ_CHUNK = 1 << 16
 
 
@@ -51,16 +55,29 @@ class PipeLines:
 
 
 class PipeWriter:
-    """`await write(text)` then `await flush()`, as the SDK's stdio writer calls them."""
+    """`await write(text)` then `await flush()`, as the SDK's stdio writer calls them. A client
+    that stopped reading (closed its end of the pipe) ends the writer quietly: the SDK's writer
+    takes `anyio.ClosedResourceError` as the end of the stream, and the gateway stops when stdin
+    closes, instead of dying with a broken-pipe traceback."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
 
     async def write(self, text: str) -> None:
+        if self._writer.transport.is_closing():
+            raise _client_gone(None)
         self._writer.write(text.encode("utf-8"))
 
     async def flush(self) -> None:
-        await self._writer.drain()
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError) as exc:
+            raise _client_gone(exc) from exc
+
+
+def _client_gone(exc: BaseException | None) -> anyio.ClosedResourceError:
+    log.info("stdio: the client stopped reading stdout (%s); no more messages go out", exc or "pipe closed")
+    return anyio.ClosedResourceError()
 
 
 def _is_pipe(fd: int) -> bool:
