@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.e2e.test_bad_input import INIT
+
 SCRIPT = """
 import asyncio, os, sys
 from magictunnel.server.transports.stdio import pipe_stdio
@@ -70,17 +72,7 @@ def test_a_client_that_stops_reading_ends_the_gateway_quietly(tmp_path: Path) ->
     )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdout.close()
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
-    proc.stdin.write((json.dumps(initialize) + "\n").encode())
+    proc.stdin.write((json.dumps(INIT) + "\n").encode())
     proc.stdin.flush()
     time.sleep(1.0)
     proc.stdin.close()
