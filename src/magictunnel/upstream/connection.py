@@ -68,6 +68,20 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 30.0
 STABLE_AFTER = 30.0  # a connection that lived this long resets the backoff
 UPSTREAM_UNAVAILABLE = -32003
+# the gateway's own requests: no server asks a client anything while answering them, so they are
+# not counted as a caller in flight (routing.py), nor do they hold off health checks
+HOUSEKEEPING = frozenset(
+    {
+        "ping",
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "logging/setLevel",
+    }
+)
 
 
 class UpstreamConnection(ClientRouting, ChangeListening, Listing):
@@ -351,7 +365,8 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
         # our own JSON-RPC id, so that a server->client message marked with it (http_correlation.py)
         # finds this call's client
         opts["request_id"] = WIRE_ID_BASE + key
-        self._inflight[key] = handle  # None: a call no MCP client made (REST API, listing, ping)
+        if handle is not None or method not in HOUSEKEEPING:
+            self._inflight[key] = handle  # None: a call no MCP client made (the REST API)
         self.calls += 1
         try:
             result = await session._dispatcher.send_raw_request(method, params_out, opts)  # type: ignore[arg-type]

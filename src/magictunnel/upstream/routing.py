@@ -49,7 +49,7 @@ class ClientRouting:
     def current_handle(self) -> Any:
         """The client whose call is in flight here: the most recent call's handle when every call
         in flight comes from one MCP client; None when no call is in flight, several callers'
-        are, or one was made by no MCP client (the REST API, the gateway's own listing)."""
+        are, or one was made by no MCP client (a tool call through the REST API)."""
         handles = list(self._inflight.values())
         if not handles or any(h is None for h in handles):
             return None
@@ -67,7 +67,7 @@ class ClientRouting:
         if handles:
             return (
                 f"{method}: the call in flight on {self.name} was made by no MCP client "
-                "(the REST API or the gateway itself), so there is no one to ask"
+                "(the REST API, say), so there is no one to ask"
             )
         return f"{method}: no client request in flight on {self.name} to route it to"
 
