@@ -24,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult
 
 from magictunnel.auth.settings import UpstreamOAuthSettings
+from magictunnel.auth.upstream.discovery import discover
 from magictunnel.auth.upstream.manager import UpstreamOAuth
 from magictunnel.auth.vault import Vault
 
@@ -36,7 +37,23 @@ async def main(server_url: str) -> int:
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
     server_cfg: dict[str, object] = {}
     tmp_key = Path(tempfile.mkdtemp()) / "client-key.pem"
-    if scenario.startswith("auth/client-credentials"):
+    if context.get("idp_id_token"):  # SEP-990 cross-app access (enterprise-managed authorization)
+        id_token = Path(tempfile.mkdtemp()) / "id-token.jwt"
+        id_token.write_text(context["idp_id_token"])
+        async with httpx.AsyncClient() as probe:  # as an administrator would: read the server's PRM
+            issuer = (await discover(probe, server_url)).issuer
+        server_cfg = {
+            "grant_type": "identity_assertion",
+            "client_id": context["client_id"],
+            "client_secret": context["client_secret"],
+            "authorization_server": issuer,
+            "identity_provider": {
+                "token_endpoint": context["idp_token_endpoint"],
+                "client_id": context["idp_client_id"],
+                "id_token_file": str(id_token),
+            },
+        }
+    elif scenario.startswith("auth/client-credentials"):
         server_cfg = {"grant_type": "client_credentials", "client_id": context["client_id"]}
         if context.get("private_key_pem"):
             tmp_key.write_text(context["private_key_pem"])

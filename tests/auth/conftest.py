@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from magictunnel.config.loader import LoadedConfig
 from magictunnel.config.models import MagicTunnelConfig
 from magictunnel.core.gateway import Gateway
 from magictunnel.storage import testing as pg
+from magictunnel.web.app import create_app
 from tests.auth.fake_idp import FakeIdP
 
 ADMIN_PASSWORD = "Initial-Passw0rd-for-tests"
@@ -84,3 +86,34 @@ async def idp() -> AsyncIterator[FakeIdP]:
     async with serve(fake.app()) as url:
         fake.issuer = url
         yield fake
+
+
+CAPS = """
+tools:
+  - name: echo
+    description: Echo a message back
+    inputSchema: {type: object, properties: {message: {type: string}}, required: [message]}
+    routing: {type: subprocess, config: {command: echo, args: ["{message}"]}}
+"""
+
+
+@dataclass
+class Remote:
+    url: str
+    idp: FakeIdP
+
+
+@pytest.fixture
+async def remote(tmp_path: Path, sqlite_url: str, idp: FakeIdP) -> AsyncIterator[Remote]:
+    """A protected MCP server: tools only for bearer JWTs from `idp` with audience = its /mcp URL."""
+    caps = tmp_path / "remote-caps"
+    caps.mkdir()
+    (caps / "basic.yaml").write_text(CAPS)
+    gateway = make_gateway(
+        tmp_path / "remote",
+        sqlite_url,
+        registry={"paths": [str(caps)]},
+        auth={"enabled": True, "oauth": {"issuer": idp.issuer}},
+    )
+    async with serve(create_app(gateway)) as base:
+        yield Remote(f"{base}/mcp", idp)

@@ -2,7 +2,8 @@
 
 Served over HTTP on 127.0.0.1 (ephemeral port). Supports discovery (RFC 8414 + OIDC), JWKS,
 authorization code + PKCE (auto-approves as `user`), refresh tokens, dynamic client
-registration (RFC 7591) and the device authorization grant (RFC 8628). Access tokens are
+registration (RFC 7591), the device authorization grant (RFC 8628) and both legs of SEP-990
+(token exchange of an ID token for an ID-JAG, and the jwt-bearer grant redeeming it). Access tokens are
 RS256 JWTs with `aud` = the requested `resource`.
 """
 
@@ -25,6 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
+
 
 @dataclass
 class FakeIdP:
@@ -39,6 +45,7 @@ class FakeIdP:
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     authorize_requests: list[dict[str, Any]] = field(default_factory=list)
+    jag_client_ids: dict[str, str] = field(default_factory=dict)  # IdP client -> its id at the AS
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -203,7 +210,61 @@ class FakeIdP:
             body = self._issue(client_id, form.get("scope", ""), form.get("resource"))
             body.pop("refresh_token")
             return JSONResponse(body)
+        if grant == TOKEN_EXCHANGE:
+            return self._id_jag(client_id, form)
+        if grant == JWT_BEARER:
+            return self._redeem_id_jag(client_id, form)
         return JSONResponse({"error": "unsupported_grant_type"}, 400)
+
+    def id_token(self, client_id: str, ttl: int = 300) -> str:
+        """An ID token for `user`, as this issuer gives one to `client_id` at sign-in."""
+        now = int(time.time())
+        return self.sign({"iss": self.issuer, "aud": client_id, "iat": now, "exp": now + ttl, **self.user})
+
+    def _id_jag(self, client_id: str, form: dict[str, Any]) -> Response:
+        """SEP-990 leg 1, as the enterprise IdP: RFC 8693 exchange of an ID token for an ID-JAG."""
+        if form.get("subject_token_type") != ID_TOKEN_TYPE or form.get("requested_token_type") != ID_JAG_TYPE:
+            return JSONResponse({"error": "invalid_request", "error_description": "token types"}, 400)
+        if not form.get("audience") or not form.get("resource"):
+            return JSONResponse({"error": "invalid_request", "error_description": "audience, resource"}, 400)
+        try:
+            claims = jwt.decode(
+                form.get("subject_token", ""), self.key.public_key(), ["RS256"], audience=client_id
+            )
+        except jwt.PyJWTError as exc:
+            return JSONResponse({"error": "invalid_grant", "error_description": str(exc)}, 400)
+        now = int(time.time())
+        grant = {
+            "iss": self.issuer,
+            "sub": claims["sub"],
+            "aud": form["audience"],
+            "resource": form["resource"],
+            "client_id": self.jag_client_ids.get(client_id, client_id),
+            "iat": now,
+            "exp": now + 300,
+            "jti": secrets.token_hex(8),
+        }
+        if form.get("scope"):
+            grant["scope"] = form["scope"]
+        token = jwt.encode(grant, self.key, algorithm="RS256", headers={"typ": "oauth-id-jag+jwt"})
+        return JSONResponse({"access_token": token, "issued_token_type": ID_JAG_TYPE, "token_type": "N_A"})
+
+    def _redeem_id_jag(self, client_id: str, form: dict[str, Any]) -> Response:
+        """SEP-990 leg 2, as the MCP authorization server: RFC 7523 jwt-bearer with an ID-JAG."""
+        if self.clients.get(client_id, {}).get("client_secret") is None:
+            return JSONResponse({"error": "invalid_client"}, 401)
+        assertion = form.get("assertion", "")
+        try:
+            if jwt.get_unverified_header(assertion).get("typ") != "oauth-id-jag+jwt":
+                raise jwt.InvalidTokenError("not an ID-JAG")
+            claims = jwt.decode(assertion, self.key.public_key(), ["RS256"], audience=self.issuer)
+        except jwt.PyJWTError as exc:
+            return JSONResponse({"error": "invalid_grant", "error_description": str(exc)}, 400)
+        if claims.get("client_id") != client_id or claims.get("resource") != form.get("resource"):
+            return JSONResponse({"error": "invalid_grant", "error_description": "client or resource"}, 400)
+        body = self._issue(client_id, form.get("scope", ""), claims["resource"])
+        body.pop("refresh_token")
+        return JSONResponse(body)
 
     async def _device(self, request: Request) -> Response:
         form = dict(await request.form())

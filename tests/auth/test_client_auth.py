@@ -18,18 +18,11 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from magictunnel.web.app import create_app
-from tests.auth.conftest import make_gateway, serve
+from tests.auth.conftest import CAPS, make_gateway, serve
 from tests.auth.fake_idp import FakeIdP
 from tests.support.ws_client import websocket_client
 
 ADMIN = {"Authorization": "Bearer admin-token-0123456789"}
-CAPS = """
-tools:
-  - name: echo
-    description: Echo a message back
-    inputSchema: {type: object, properties: {message: {type: string}}, required: [message]}
-    routing: {type: subprocess, config: {command: echo, args: ["{message}"]}}
-"""
 
 
 @dataclass

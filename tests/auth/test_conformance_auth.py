@@ -35,15 +35,14 @@ PASSING = [
     "auth/offline-access-not-supported",
     "auth/client-credentials-basic",
     "auth/client-credentials-jwt",
+    "auth/cross-app-access-complete-flow",
 ]
 # Known failures, kept visible (strict xfail: a pass means this list is out of date):
 # - 2025-03-26 metadata back-compat: the scenario's legacy authorization server publishes an
 #   issuer (`<origin>/oauth`) that differs from the origin the metadata was fetched for; the
 #   SDK client refuses the mismatch (RFC 8414 §3.3 / SEP-2468) and so do we.
-# - cross-app access (identity assertion grant extension) is not implemented.
 KNOWN_FAILING = {
     "auth/2025-03-26-oauth-metadata-backcompat": "issuer mismatch is refused (RFC 8414 §3.3)",
-    "auth/cross-app-access-complete-flow": "identity assertion (cross-app access) extension not implemented",
 }
 
 

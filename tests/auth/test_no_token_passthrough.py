@@ -13,15 +13,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from magictunnel.web.app import create_app
-from tests.auth.conftest import make_gateway, serve
-
-CAPS = """
-tools:
-  - name: echo
-    description: Echo a message back
-    inputSchema: {type: object, properties: {message: {type: string}}, required: [message]}
-    routing: {type: subprocess, config: {command: echo, args: ["{message}"]}}
-"""
+from tests.auth.conftest import CAPS, make_gateway, serve
 
 
 class HeaderRecorder:

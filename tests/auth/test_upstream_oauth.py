@@ -5,59 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult
 
-from magictunnel.auth.settings import UpstreamOAuthSettings
-from magictunnel.auth.upstream.manager import UpstreamLoginRequired, UpstreamOAuth
-from magictunnel.auth.vault import Vault
+from magictunnel.auth.upstream.manager import UpstreamLoginRequired
 from magictunnel.web.app import create_app
-from tests.auth.conftest import make_gateway, serve
+from tests.auth.conftest import Remote, make_gateway, serve
 from tests.auth.fake_idp import FakeIdP
-
-CAPS = """
-tools:
-  - name: echo
-    description: Echo a message back
-    inputSchema: {type: object, properties: {message: {type: string}}, required: [message]}
-    routing: {type: subprocess, config: {command: echo, args: ["{message}"]}}
-"""
-
-
-@dataclass
-class Remote:
-    url: str
-    idp: FakeIdP
-
-
-@pytest.fixture
-async def remote(tmp_path: Path, sqlite_url: str, idp: FakeIdP) -> AsyncIterator[Remote]:
-    """A protected MCP server: tools only for bearer JWTs from `idp` with audience = its /mcp URL."""
-    caps = tmp_path / "remote-caps"
-    caps.mkdir()
-    (caps / "basic.yaml").write_text(CAPS)
-    gateway = make_gateway(
-        tmp_path / "remote",
-        sqlite_url,
-        registry={"paths": [str(caps)]},
-        auth={"enabled": True, "oauth": {"issuer": idp.issuer}},
-    )
-    async with serve(create_app(gateway)) as base:
-        yield Remote(f"{base}/mcp", idp)
-
-
-def _manager(tmp_path: Path, remote: Remote, **settings: object) -> UpstreamOAuth:
-    vault = Vault.open(tmp_path / "client-vault")
-    cfg = UpstreamOAuthSettings.model_validate({"redirect_uri": "http://127.0.0.1:9/callback", **settings})
-    return UpstreamOAuth(lambda: vault, cfg, {"remote": remote.url}.get)
+from tests.auth.upstream_remote import echo_with, oauth_manager
 
 
 def _headless(idp: FakeIdP) -> tuple:
@@ -77,16 +36,9 @@ def _headless(idp: FakeIdP) -> tuple:
     return redirect, callback
 
 
-async def _echo_with(auth: httpx2.Auth, url: str) -> str:
-    http = httpx2.AsyncClient(auth=auth, timeout=30)
-    async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
-        result = await client.call_tool("echo", {"message": "upstream"})
-    return result.content[0].text.strip()
-
-
 @pytest.mark.anyio
 async def test_code_flow_with_dynamic_registration_then_connect(tmp_path: Path, remote: Remote) -> None:
-    manager = _manager(tmp_path, remote)
+    manager = oauth_manager(tmp_path, remote)
     assert manager.auth_if_configured("remote") is None  # nothing configured or stored yet
     with pytest.raises(UpstreamLoginRequired, match="magictunnel auth upstream login remote"):
         async with httpx2.AsyncClient(auth=manager.auth_for("remote")) as http:
@@ -100,7 +52,7 @@ async def test_code_flow_with_dynamic_registration_then_connect(tmp_path: Path, 
     raw = (tmp_path / "client-vault" / "vault.json").read_text()
     token = await manager.get_token("remote")
     assert token and token not in raw and "upstream_oauth/remote" in raw
-    assert await _echo_with(manager.auth_if_configured("remote"), remote.url) == "upstream"
+    assert await echo_with(manager.auth_if_configured("remote"), remote.url) == "upstream"
     async with httpx.AsyncClient(auth=manager.httpx_auth("remote")) as http:
         r = await http.post(
             remote.url,
@@ -112,7 +64,7 @@ async def test_code_flow_with_dynamic_registration_then_connect(tmp_path: Path, 
 
 @pytest.mark.anyio
 async def test_background_refresh(tmp_path: Path, remote: Remote) -> None:
-    manager = _manager(tmp_path, remote, refresh_margin_seconds=300)
+    manager = oauth_manager(tmp_path, remote, refresh_margin_seconds=300)
     await manager.login_code("remote", None, *_headless(remote.idp))
     first = await manager.get_token("remote")
     assert await manager.refresh_due() == []  # an hour left: nothing due
@@ -122,7 +74,7 @@ async def test_background_refresh(tmp_path: Path, remote: Remote) -> None:
     assert refreshed["tokens"]["access_token"] != first and refreshed["expires_at"] > time.time() + 3000
     last = remote.idp.token_requests[-1]
     assert last["grant_type"] == "refresh_token" and last["resource"] == remote.url
-    assert await _echo_with(manager.auth_for("remote"), remote.url) == "upstream"
+    assert await echo_with(manager.auth_for("remote"), remote.url) == "upstream"
     # the loop itself
     manager.settings.refresh_interval_seconds = 0.05
     manager.storage("remote").update(expires_at=time.time() + 10)
@@ -139,7 +91,7 @@ async def test_background_refresh(tmp_path: Path, remote: Remote) -> None:
 
 @pytest.mark.anyio
 async def test_device_flow(tmp_path: Path, remote: Remote) -> None:
-    manager = _manager(tmp_path, remote)
+    manager = oauth_manager(tmp_path, remote)
     shown: list[dict] = []
 
     def show(info: dict) -> None:
@@ -149,18 +101,18 @@ async def test_device_flow(tmp_path: Path, remote: Remote) -> None:
     status = await manager.device_login("remote", None, show, max_wait=20)
     assert shown[0]["verification_uri"].endswith("/device") and status["signed_in"]
     assert remote.idp.token_requests[-1]["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code"
-    assert await _echo_with(manager.auth_for("remote"), remote.url) == "upstream"
+    assert await echo_with(manager.auth_for("remote"), remote.url) == "upstream"
 
 
 @pytest.mark.anyio
 async def test_preregistered_client_with_secret(tmp_path: Path, remote: Remote) -> None:
     remote.idp.clients["mt-pre"] = {"client_id": "mt-pre", "client_secret": "pre-secret"}
-    manager = _manager(
+    manager = oauth_manager(
         tmp_path, remote, servers={"remote": {"client_id": "mt-pre", "client_secret": "pre-secret"}}
     )
     status = await manager.login_code("remote", None, *_headless(remote.idp))
     assert status["client_id"] == "mt-pre" and set(remote.idp.clients) == {"mt-pre"}  # no registration
-    assert await _echo_with(manager.auth_for("remote"), remote.url) == "upstream"
+    assert await echo_with(manager.auth_for("remote"), remote.url) == "upstream"
     assert manager.sign_out("remote") and await manager.get_token("remote") is None
 
 
@@ -188,7 +140,7 @@ async def test_dashboard_sign_in_over_rest(tmp_path: Path, db_url: str, remote: 
             await asyncio.sleep(0.05)
         assert servers[0]["server"] == "remote" and servers[0]["signed_in"]
         upstream = admin_gateway.extensions["upstream_oauth"]
-        assert await _echo_with(upstream.auth_for("remote"), remote.url) == "upstream"
+        assert await echo_with(upstream.auth_for("remote"), remote.url) == "upstream"
         assert (await api.post("/api/auth/upstream-oauth/remote/refresh")).json()["refreshed"] is True
         r = await api.get("/api/auth/upstream-oauth/callback", params={"code": "x", "state": "unknown"})
         assert r.status_code == 400
@@ -201,7 +153,7 @@ async def test_dashboard_sign_in_over_rest(tmp_path: Path, db_url: str, remote: 
 @pytest.mark.anyio
 async def test_client_credentials_needs_no_sign_in(tmp_path: Path, remote: Remote) -> None:
     remote.idp.clients["mt-machine"] = {"client_id": "mt-machine", "client_secret": "machine-secret"}
-    manager = _manager(
+    manager = oauth_manager(
         tmp_path,
         remote,
         servers={
@@ -213,11 +165,11 @@ async def test_client_credentials_needs_no_sign_in(tmp_path: Path, remote: Remot
             }
         },
     )
-    assert await _echo_with(manager.auth_for("remote"), remote.url) == "upstream"
+    assert await echo_with(manager.auth_for("remote"), remote.url) == "upstream"
     last = remote.idp.token_requests[-1]
     assert last["grant_type"] == "client_credentials" and last["resource"] == remote.url
     assert manager.status("remote")["signed_in"]
-    broken = _manager(
+    broken = oauth_manager(
         tmp_path / "b",
         remote,
         servers={"remote": {"grant_type": "client_credentials", "client_id": "mt-machine"}},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from magictunnel.config.errors import ConfigError, format_validation_error
 from magictunnel.config.models import MagicTunnelConfig, RuntimeMode
@@ -54,8 +54,31 @@ class OidcProviderSettings(_M):
     redirect_uri: str | None = None
 
 
+class IdentityProviderSettings(_M):
+    """The enterprise identity provider of an `identity_assertion` upstream (SEP-990): where the
+    gateway exchanges the user's ID token for an identity assertion grant (ID-JAG, RFC 8693)."""
+
+    token_endpoint: str = Field(min_length=1, description="the IdP's token endpoint (token exchange)")
+    client_id: str = Field(min_length=1, description="the gateway's client id at the IdP")
+    client_secret: str | None = None
+    # the ID token to exchange: a file (re-read on every exchange, so a sign-in helper can renew
+    # it) or a vault secret; exactly one
+    id_token_file: str | None = None
+    id_token_secret: str | None = None
+
+    @model_validator(mode="after")
+    def _one_id_token_source(self) -> IdentityProviderSettings:
+        if bool(self.id_token_file) == bool(self.id_token_secret):
+            raise ValueError("set exactly one of id_token_file and id_token_secret")
+        return self
+
+
 class UpstreamServerOAuth(_M):
-    grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    # identity_assertion: SEP-990 enterprise-managed authorization (token exchange at the
+    # identity provider, then the RFC 7523 jwt-bearer grant at the authorization server)
+    grant_type: Literal["authorization_code", "client_credentials", "identity_assertion"] = (
+        "authorization_code"
+    )
     client_id: str | None = None
     client_secret: str | None = None
     token_endpoint_auth_method: Literal["none", "client_secret_post", "client_secret_basic"] | None = None
@@ -65,6 +88,26 @@ class UpstreamServerOAuth(_M):
     private_key_file: str | None = None
     private_key_secret: str | None = None
     signing_algorithm: str = "RS256"
+    identity_provider: IdentityProviderSettings | None = None
+
+    @model_validator(mode="after")
+    def _identity_assertion_complete(self) -> UpstreamServerOAuth:
+        if self.grant_type != "identity_assertion":
+            if self.identity_provider is not None:
+                raise ValueError("identity_provider is only read with grant_type: identity_assertion")
+            return self
+        missing = [
+            key
+            for key in ("client_id", "client_secret", "authorization_server", "identity_provider")
+            if not getattr(self, key)
+        ]
+        if missing:
+            raise ValueError(f"grant_type identity_assertion needs {', '.join(missing)}")
+        if self.token_endpoint_auth_method == "none":
+            raise ValueError(
+                "grant_type identity_assertion needs a confidential client (not auth method none)"
+            )
+        return self
 
 
 class UpstreamOAuthSettings(_M):

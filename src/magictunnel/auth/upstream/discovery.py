@@ -41,6 +41,21 @@ def _www_auth_param(header: str, name: str) -> str | None:
     return None
 
 
+async def fetch_metadata(client: httpx.AsyncClient, url: str) -> dict[str, Any] | None:
+    """A metadata document (a JSON object) at `url`, or None when there is none."""
+    try:
+        response = await client.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        meta = response.json()
+    except ValueError:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 async def discover(client: httpx.AsyncClient, server_url: str) -> ServerAuthInfo:
     """Probe the server, then walk PRM and authorization server metadata."""
     www_auth = ""
@@ -71,17 +86,8 @@ async def discover(client: httpx.AsyncClient, server_url: str) -> ServerAuthInfo
     if prm and prm.get("authorization_servers"):
         auth_server = str(prm["authorization_servers"][0])
     for url in build_oauth_authorization_server_metadata_discovery_urls(auth_server, server_url):
-        try:
-            response = await client.get(url)
-        except httpx.HTTPError:
-            continue
-        if response.status_code != 200:
-            continue
-        try:
-            meta = response.json()
-        except ValueError:
-            continue
-        if not isinstance(meta, dict) or not meta.get("token_endpoint"):
+        meta = await fetch_metadata(client, url)
+        if meta is None or not meta.get("token_endpoint"):
             continue
         issuer = str(meta.get("issuer") or auth_server or "")
         resource = str((prm or {}).get("resource") or resource_url_from_server_url(server_url))

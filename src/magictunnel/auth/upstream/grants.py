@@ -45,7 +45,7 @@ async def token_request(
         raise GrantError(f"token endpoint {token_endpoint}: {exc}") from None
 
 
-def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -66,7 +66,7 @@ async def refresh(
     if resource:
         data["resource"] = resource
     response = await token_request(client, token_endpoint, client_info, data)
-    body = _json(response, "refresh")
+    body = json_object(response, "refresh")
     if response.status_code != 200 or "access_token" not in body:
         raise GrantError(
             f"refresh refused: {body.get('error', response.status_code)} "
@@ -95,7 +95,7 @@ async def register(
         response = await client.post(endpoint, json=payload)
     except httpx.HTTPError as exc:
         raise GrantError(f"registration endpoint {endpoint}: {exc}") from None
-    body = _json(response, "dynamic client registration")
+    body = json_object(response, "dynamic client registration")
     if response.status_code not in (200, 201) or "client_id" not in body:
         raise GrantError(f"dynamic client registration refused: HTTP {response.status_code} {body}")
     return body
@@ -127,7 +127,7 @@ async def device_flow(
         response = await client.post(str(endpoint), data=data, auth=auth or httpx.USE_CLIENT_DEFAULT)
     except httpx.HTTPError as exc:
         raise GrantError(f"device authorization endpoint {endpoint}: {exc}") from None
-    grant = _json(response, "device authorization")
+    grant = json_object(response, "device authorization")
     if response.status_code != 200 or "device_code" not in grant:
         raise GrantError(f"device authorization refused: {grant.get('error', response.status_code)}")
     shown = show(
@@ -146,7 +146,7 @@ async def device_flow(
         if resource:
             poll["resource"] = resource
         response = await token_request(client, str(metadata["token_endpoint"]), client_info, poll)
-        body = _json(response, "device token")
+        body = json_object(response, "device token")
         if response.status_code == 200 and "access_token" in body:
             return body
         error = body.get("error")

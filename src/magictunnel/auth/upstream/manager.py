@@ -8,7 +8,9 @@ For the upstream-servers feature:
 `auth_for` never opens a browser: when a server needs a sign-in it raises
 `UpstreamLoginRequired` naming the CLI command / dashboard page to use.
 Sign-in: `login_code` (authorization code + PKCE, via CLI or dashboard), `device_login` (RFC 8628);
-servers configured with `grant_type: client_credentials` (client secret or private_key_jwt) need none.
+servers configured with `grant_type: client_credentials` (client secret or private_key_jwt) or
+`grant_type: identity_assertion` (SEP-990: the user's ID token exchanged at the enterprise IdP for
+a grant the authorization server accepts; identity_assertion.py) need none.
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ from mcp.client.auth.extensions.client_credentials import (
     SignedJWTParameters,
 )
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
+from mcp.shared.auth_utils import resource_url_from_server_url
 
 from magictunnel.auth.settings import UpstreamOAuthSettings, UpstreamServerOAuth
 from magictunnel.auth.upstream import grants
+from magictunnel.auth.upstream.identity_assertion import (
+    fresh_token,
+    identity_assertion_provider,
+    token_endpoint_of,
+)
 from magictunnel.auth.upstream.signin import SignInMixin
 from magictunnel.auth.upstream.tokens import VAULT_PREFIX, VaultTokenStorage
 from magictunnel.core.periodic import Periodic
@@ -162,9 +170,14 @@ class UpstreamOAuth(SignInMixin):
         redirect_handler: Callable[[str], Awaitable[None]] | None = None,
         callback_handler: Callable[[], Awaitable[AuthorizationCodeResult]] | None = None,
         redirect_uri: str | None = None,
-    ) -> OAuthClientProvider:
-        if self.server_settings(server).grant_type == "client_credentials":
+    ) -> httpx2.Auth:
+        cfg = self.server_settings(server)
+        if cfg.grant_type == "client_credentials":
             return self._machine_provider(server, url)
+        if cfg.grant_type == "identity_assertion":
+            return identity_assertion_provider(
+                server, self.url_of(server, url), cfg, self.storage(server), self._vault
+            )
         return OAuthClientProvider(
             server_url=self.url_of(server, url),
             client_metadata=self.client_metadata(server, redirect_uri),
@@ -222,6 +235,8 @@ class UpstreamOAuth(SignInMixin):
         return tokens.get("access_token")
 
     async def refresh(self, server: str) -> bool:
+        if self.server_settings(server).grant_type == "identity_assertion":
+            return await self._reassert(server)
         async with self._lock(server):
             storage = self.storage(server)
             record = storage.record()
@@ -245,6 +260,29 @@ class UpstreamOAuth(SignInMixin):
                     return False
             self._store_token_response(storage, body)
             log.info("refreshed OAuth token for upstream server %s", server)
+            return True
+
+    async def _reassert(self, server: str) -> bool:
+        """identity_assertion: both legs again (ID-JAG grants carry no refresh token)."""
+        cfg = self.server_settings(server)
+        async with self._lock(server):
+            storage = self.storage(server)
+            record = storage.record()
+            try:
+                resource = record.get("resource") or resource_url_from_server_url(self.url_of(server))
+                endpoint = record.get("token_endpoint")
+                if not endpoint:
+                    assert cfg.authorization_server is not None  # validated settings
+                    async with httpx.AsyncClient(timeout=20.0) as client:
+                        endpoint = await token_endpoint_of(client, cfg.authorization_server)
+                body = await fresh_token(server, cfg, resource, endpoint, self._vault)
+            except (grants.GrantError, ValueError) as exc:
+                log.warning("new token for upstream server %s failed: %s", server, exc)
+                return False
+            self._store_token_response(
+                storage, body, token_endpoint=endpoint, issuer=cfg.authorization_server, resource=resource
+            )
+            log.info("renewed the identity-assertion token for upstream server %s", server)
             return True
 
     @staticmethod

@@ -11,14 +11,13 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import httpx2
+from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import AuthorizationCodeResult
 
 from magictunnel.auth.upstream import grants
 from magictunnel.auth.upstream.discovery import discover
 
 if TYPE_CHECKING:
-    from mcp.client.auth import OAuthClientProvider
-
     from magictunnel.auth.upstream.tokens import VaultTokenStorage
 
 log = logging.getLogger("magictunnel.auth.upstream_oauth")
@@ -49,7 +48,7 @@ class SignInMixin:
             redirect_handler: Any = None,
             callback_handler: Any = None,
             redirect_uri: str | None = None,
-        ) -> OAuthClientProvider: ...
+        ) -> httpx2.Auth: ...
 
         def storage(self, server: str) -> VaultTokenStorage: ...
 
@@ -62,7 +61,9 @@ class SignInMixin:
         @staticmethod
         def _store_token_response(storage: VaultTokenStorage, body: dict[str, Any], **extra: Any) -> None: ...
 
-    def _remember_endpoints(self, server: str, provider: OAuthClientProvider) -> None:
+    def _remember_endpoints(self, server: str, provider: httpx2.Auth) -> None:
+        if not isinstance(provider, OAuthClientProvider):  # identity_assertion: found again on renewal
+            return
         ctx = provider.context
         meta = ctx.oauth_metadata
         fields: dict[str, Any] = {"resource": ctx.get_resource_url()}
