@@ -14,6 +14,9 @@ signals come from `DiscoveryIndex.signals`, the very code the gateway ranks with
   in the default install; without it, only requests where stage one's best tool leads by less
   than `escalate_below`, the `--escalate` quantile of stage one's leads on the training requests.
   Quality is printed for the first way, and R@1/R@5 for the second as `cascade`.
+- Third stage: the same again with the third dense model's signals added (mpnet.py), for the
+  requests whose stage-two best tool leads by less than `deep_below`, the `--deep` quantile of
+  stage two's leads on the training requests (the share of requests that pay for the third model).
 - Confidence: a logistic model on the best tool's evidence, real requests against no-match ones
   (classes balanced), then shifted so that the gateway's default threshold 0.7 turns away about
   `--real-rejected` of the real training requests.
@@ -36,6 +39,7 @@ import numpy as np
 from magictunnel.discovery.embeddings import EmbeddingCache, UseEmbedder
 from magictunnel.discovery.evaluation import load_catalog, load_queries
 from magictunnel.discovery.features import (
+    DEEP_FEATURES,
     DENSE_Z,
     FEATURES,
     FULL_FEATURES,
@@ -44,6 +48,7 @@ from magictunnel.discovery.features import (
 )
 from magictunnel.discovery.index import DiscoveryIndex
 from magictunnel.discovery.minilm import MiniLmEmbedder
+from magictunnel.discovery.mpnet import MpnetEmbedder
 from magictunnel.discovery.ranker import (
     CONFIDENCE_FEATURES,
     MODEL_FILE,
@@ -63,7 +68,9 @@ THRESHOLD = 0.7
 @dataclass
 class QuerySet:
     name: str
-    features: np.ndarray  # (n_queries, n_tools, n_full_features): stage one's first, then the second model's
+    features: (
+        np.ndarray
+    )  # (n_queries, n_tools, n_deep_features): stage one's, the second model's, the third's
     labels: np.ndarray  # (n_queries, n_tools) bool
     coverage: np.ndarray  # (n_queries, n_tools)
     dense: np.ndarray
@@ -76,7 +83,9 @@ def placeholder_model() -> RankerModel:
     return RankerModel(Linear(zeros, zeros + 1, zeros), Linear(czeros, czeros + 1, czeros), {})
 
 
-def signals_for(index: DiscoveryIndex, embedder: UseEmbedder, second: MiniLmEmbedder, path: Path) -> QuerySet:
+def signals_for(
+    index: DiscoveryIndex, embedder: UseEmbedder, second: MiniLmEmbedder, third: MpnetEmbedder, path: Path
+) -> QuerySet:
     keys = {(d.server, d.name): i for i, d in enumerate(index.docs)}
     feats, labels, cov, dense, lex = [], [], [], [], []
     for q in load_queries(path):
@@ -86,9 +95,10 @@ def signals_for(index: DiscoveryIndex, embedder: UseEmbedder, second: MiniLmEmbe
             if pair not in keys:
                 sys.exit(f"{path}: query {q.id}: expected tool {pair[0]}/{pair[1]} is not in the catalog")
             y[keys[pair]] = True
-        assert index.dense.second is not None
+        assert index.dense.second is not None and index.dense.third is not None
         extra = second_columns(q.query, second.encode_query(q.query), index.dense.second)
-        feats.append(np.concatenate([sig.features, extra], axis=1))
+        deep = second_columns(q.query, third.encode_query(q.query), index.dense.third)
+        feats.append(np.concatenate([sig.features, extra, deep], axis=1))
         labels.append(y)
         cov.append(sig.coverage)
         dense.append(sig.dense)
@@ -183,28 +193,40 @@ def fit_stage(data: QuerySet, width: int, real_rejected: float) -> Stage:
     return Stage(rank, confidence)
 
 
-def fit(data: QuerySet, real_rejected: float, escalate: float) -> RankerModel:
+def fit(data: QuerySet, real_rejected: float, escalate: float, deep_share: float) -> RankerModel:
     fast = fit_stage(data, len(FEATURES), real_rejected)
-    full = fit_stage(data, len(FULL_FEATURES), real_rejected)
+    full_width = len(FULL_FEATURES)
+    full = fit_stage(data, full_width, real_rejected)
+    # Stage three is fitted on every request, like the others (fitting its ranking, or each
+    # stage's confidence, only on the requests it will rank scored worse held out).
+    deep = fit_stage(data, len(DEEP_FEATURES), real_rejected)
+    full_leads = [lead(full.rank.apply(f[:, :full_width].astype(np.float64))) for f in data.features]
+    deep_below = float(np.quantile(full_leads, deep_share))
     leads = [lead(fast.rank.apply(f[:, : len(FEATURES)].astype(np.float64))) for f in data.features]
-    return RankerModel(fast.rank, fast.confidence, {}, full, float(np.quantile(leads, escalate)))
+    return RankerModel(
+        fast.rank, fast.confidence, {}, full, float(np.quantile(leads, escalate)), deep, deep_below
+    )
 
 
 def cascade(model: RankerModel, features: np.ndarray, always: bool = True) -> tuple[Stage, np.ndarray]:
     """The stage the gateway would use for one request, and its scores."""
     fast = model.fast
     scores = fast.rank.apply(features[:, : len(FEATURES)].astype(np.float64))
-    if model.full is not None and (always or lead(scores) < model.escalate_below):
-        return model.full, model.full.rank.apply(features.astype(np.float64))
-    return fast, scores
+    if model.full is None or not (always or lead(scores) < model.escalate_below):
+        return fast, scores
+    stage, scores = model.full, model.full.rank.apply(features[:, : len(FULL_FEATURES)].astype(np.float64))
+    if model.deep is not None and lead(scores) < model.deep_below:
+        return model.deep, model.deep.rank.apply(features.astype(np.float64))
+    return stage, scores
 
 
 def quality(model: RankerModel, data: QuerySet, always: bool = True) -> dict[str, float]:
-    ranks, rejected, real, escalated = [], [], data.labels.any(axis=1), 0
+    ranks, rejected, real, escalated, deepened = [], [], data.labels.any(axis=1), 0, 0
     confidences = []
     for i in range(len(data.features)):
         stage, scores = cascade(model, data.features[i], always)
-        escalated += stage is model.full
+        escalated += stage.rank is not model.rank
+        deepened += stage is model.deep
         conf = stage.confidences(evidence_for(scores, data, i, len(stage.rank.weights)))
         rejected.append(conf[0] < THRESHOLD)
         confidences.append(float(conf[0]))
@@ -214,6 +236,7 @@ def quality(model: RankerModel, data: QuerySet, always: bool = True) -> dict[str
     r, rej = np.array(ranks), np.array(rejected)
     return {
         "escalated": round(escalated / len(data.features), 3),
+        "third_stage": round(deepened / len(data.features), 3),
         "recall_at_1": round(float((r == 0).mean()), 3),
         "recall_at_5": round(float((r < 5).mean()), 3),
         "mrr": round(float((1 / (r + 1)).mean()), 3),
@@ -241,38 +264,45 @@ def main() -> None:
     )
     parser.add_argument("--real-rejected", type=float, default=0.08)
     parser.add_argument("--escalate", type=float, default=0.4, help="share of requests for stage two")
+    parser.add_argument("--deep", type=float, default=0.4, help="share of requests for stage three")
     parser.add_argument("--no-write", action="store_true", help="only print the held-out estimates")
     args = parser.parse_args()
     paths = args.sets or sorted((HERE / "data").glob("*.jsonl"))
     dev = args.data / "dev-queries.jsonl"
     if not args.sets and dev.exists():
         paths.append(dev)
-    embedder, second = UseEmbedder(), MiniLmEmbedder()
+    embedder, second, third = UseEmbedder(), MiniLmEmbedder(), MpnetEmbedder()
     docs = load_catalog(args.data / "catalog.json")
     index = DiscoveryIndex.build(
         docs,
         EmbeddingCache(embedder, HERE / ".cache"),
         model=placeholder_model(),
         second=EmbeddingCache(second, HERE / ".cache"),
+        third=EmbeddingCache(third, HERE / ".cache"),
     )
-    sets = [signals_for(index, embedder, second, p) for p in paths]
+    sets = [signals_for(index, embedder, second, third, p) for p in paths]
     print(f"# {len(docs)} tools; sets: " + ", ".join(f"{s.name} ({len(s.features)})" for s in sets))
     held_out: dict[str, dict[str, Any]] = {}
     if len(sets) > 1:
         for i, test in enumerate(sets):
-            model = fit(merge([s for j, s in enumerate(sets) if j != i]), args.real_rejected, args.escalate)
+            train = merge([s for j, s in enumerate(sets) if j != i])
+            model = fit(train, args.real_rejected, args.escalate, args.deep)
             held_out[test.name] = quality(model, test)
             slow = quality(model, test, always=False)
             held_out[test.name]["cascade"] = {k: slow[k] for k in ("escalated", "recall_at_1", "recall_at_5")}
             print(f"held out {test.name}: {json.dumps(held_out[test.name])}")
     everything = merge(sets)
-    model = fit(everything, args.real_rejected, args.escalate)
+    model = fit(everything, args.real_rejected, args.escalate, args.deep)
     print(f"fitted on all ({len(everything.features)} requests): {json.dumps(quality(model, everything))}")
-    assert model.full is not None
-    print(f"stage two below a lead of {model.escalate_below:.3f}; weights (stage one, stage two):")
-    for j, name in enumerate(FULL_FEATURES):
+    assert model.full is not None and model.deep is not None
+    print(
+        f"stage two below a lead of {model.escalate_below:.3f}, stage three below {model.deep_below:.3f}; "
+        "weights (stage one, two, three):"
+    )
+    for j, name in enumerate(DEEP_FEATURES):
         first = f"{model.rank.weights[j]:+.3f}" if j < len(FEATURES) else "      "
-        print(f"  {name:16s} {first} {model.full.rank.weights[j]:+.3f}")
+        two = f"{model.full.rank.weights[j]:+.3f}" if j < len(FULL_FEATURES) else "      "
+        print(f"  {name:16s} {first} {two} {model.deep.rank.weights[j]:+.3f}")
     if args.no_write:
         return
     info = {
@@ -281,8 +311,11 @@ def main() -> None:
         "threshold": THRESHOLD,
         "real_rejected_target": args.real_rejected,
         "escalate_share": args.escalate,
+        "third_stage_share": args.deep,
     }
-    final = RankerModel(model.rank, model.confidence, info, model.full, model.escalate_below)
+    final = RankerModel(
+        model.rank, model.confidence, info, model.full, model.escalate_below, model.deep, model.deep_below
+    )
     MODEL_PATH.write_text(json.dumps(final.as_json(), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {MODEL_PATH}")
 

@@ -242,8 +242,9 @@ async def test_catalog_changes_update_the_index_in_the_background(gateway: Gatew
     assert hits[0].doc.key == "translate_text"
     assert "5 tools" in (gateway.resolve_tool("search_tools").description or "")
     stats = service.engine.index.stats
-    # only the new tool: its description, name and one sentence (USE), and its description (MiniLM)
-    assert stats is not None and stats.computed == 4
+    # only the new tool: its description, name and one sentence (USE), and its description (MiniLM
+    # and MPNet)
+    assert stats is not None and stats.computed == 5
 
 
 async def test_disabled_feature_installs_nothing(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ def _cache_dir(config: Path | None, cache_dir: Path | None, no_cache: bool) -> P
 
 
 def _engine_for_catalog(catalog: Path, cache: Path | None):
+    from magictunnel.discovery.embeddings import EmbedderUnavailable
     from magictunnel.discovery.engine import DiscoveryEngine
     from magictunnel.discovery.evaluation import DataFileError, load_catalog
 
@@ -46,9 +47,13 @@ def _engine_for_catalog(catalog: Path, cache: Path | None):
         raise typer.Exit(2) from None
     engine = DiscoveryEngine(cache_dir=cache)
     engine.build(docs)
-    warm = getattr(engine.second_embedder, "warm", None)
-    if warm is not None:  # as the gateway does at start: every request then gets both stages
-        warm()
+    for later in (engine.second_embedder, engine.third_embedder):
+        warm = getattr(later, "warm", None)
+        if warm is not None:  # as the gateway does at start: every request then gets every stage
+            try:
+                warm()
+            except EmbedderUnavailable as exc:
+                err_console.print(f"[yellow]warning:[/yellow] ranking without that stage: {exc}")
     return engine
 
 

@@ -136,6 +136,10 @@ class SmartDiscoveryConfig(_OpenSection):
     # encode requests for it in a helper process on PyTorch (~700 MB more), so every request gets
     # stage two; false: only requests stage one is unsure about, encoded in the gateway with numpy
     second_stage_helper: bool = True
+    # a third stage for requests stage two is unsure about: all-mpnet-base-v2 in its own helper
+    # process (PyTorch; ~500 MB of memory, ~11 ms per request it ranks, 440 MB of model files
+    # extracted once into ~/.cache/magictunnel/models); needs the second stage
+    third_stage: bool = True
     max_candidates: int = Field(default=5, ge=1, le=50)
     # optional LLM re-ranking / parameter mapping: "none", "sampling" (the client's model) or "http"
     llm_mode: Literal["none", "sampling", "http"] = "none"

@@ -25,8 +25,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -229,3 +230,26 @@ class EncoderProcess:
 
 def helper_argv(module: str) -> list[str]:
     return [sys.executable, "-m", module]
+
+
+def serve_helper(load: Callable[[], tuple[Callable[[str], np.ndarray], dict[str, Any]]]) -> int:
+    """The helper side: `load()` gives the encoder and what the ready frame reports; then one
+    vector frame per request frame until stdin closes. Frames go to the real stdout alone:
+    anything a library prints goes to stderr instead."""
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    inp = sys.stdin.buffer
+    try:
+        encode, ready = load()
+    except Exception as exc:  # reported to the parent, which then encodes in-process or without it
+        write_frame(out, b"E", f"{type(exc).__name__}: {exc}".encode())
+        return 1
+    write_frame(out, b"R", json.dumps(ready).encode())
+    while (frame := read_frame(inp)) is not None:
+        try:
+            write_frame(out, b"V", encode(frame[1].decode("utf-8")).tobytes())
+        except (BrokenPipeError, OSError):
+            return 0
+        except Exception as exc:  # one bad request must not end the helper
+            write_frame(out, b"E", f"{type(exc).__name__}: {exc}".encode())
+    return 0

@@ -21,9 +21,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from magictunnel.discovery.documents import ToolDoc
-from magictunnel.discovery.embeddings import Embedder, EmbeddingCache, UseEmbedder, blas_single_thread
+from magictunnel.discovery.embeddings import (
+    Embedder,
+    EmbedderUnavailable,
+    EmbeddingCache,
+    UseEmbedder,
+    blas_single_thread,
+)
 from magictunnel.discovery.index import DiscoveryIndex, Hit, description_key
 from magictunnel.discovery.minilm import MiniLmEmbedder
+from magictunnel.discovery.mpnet import MpnetEmbedder
 
 #: from this many tools, the second model encodes each request alongside stage one even when it
 #: has no helper process (numpy, on a thread); with the helper it always does
@@ -46,17 +53,27 @@ class DiscoveryEngine:
         results_ttl: float = 300.0,
         results_max: int = 1024,
         second_embedder: Embedder | Literal["auto"] | None = "auto",
+        third_embedder: MpnetEmbedder | Literal["auto"] | None = "auto",
     ) -> None:
-        """`second_embedder`: the model of the second ranking stage; "auto" uses all-MiniLM-L6-v2
-        when its package is installed and the first model is the default one."""
+        """`second_embedder`, `third_embedder`: the models of the second and third ranking
+        stages; "auto" uses all-MiniLM-L6-v2 and all-mpnet-base-v2 when their packages (and, for
+        the third, PyTorch) are installed and the first model is the default one."""
         if second_embedder == "auto":
             second_embedder = MiniLmEmbedder() if embedder is None and MiniLmEmbedder.available() else None
+        if third_embedder == "auto":
+            third_embedder = (
+                MpnetEmbedder()
+                if embedder is None and second_embedder is not None and MpnetEmbedder.available()
+                else None
+            )
         self.embedder: Embedder = embedder or UseEmbedder()
         self.cache = EmbeddingCache(self.embedder, cache_dir)
         self.second_embedder: Embedder | None = second_embedder
         self.second_cache = (
             EmbeddingCache(second_embedder, cache_dir) if second_embedder is not None else None
         )
+        self.third_embedder = third_embedder
+        self.third_cache = EmbeddingCache(third_embedder, cache_dir) if third_embedder is not None else None
         self.index: DiscoveryIndex = DiscoveryIndex.build([], self.cache)
         self.results_ttl = results_ttl
         self._results_max = results_max
@@ -66,23 +83,40 @@ class DiscoveryEngine:
         self._pending: asyncio.Task[None] | None = None
         self._dirty = False
         self.builds = 0
+        # set once an index with stage two (when there is one) has been swapped in
+        self.servable = threading.Event()
         self.last_error: str | None = None
 
     # ---- building ------------------------------------------------------------------------
     def build(self, docs: list[ToolDoc]) -> DiscoveryIndex:
-        """Build an index for `docs` and make it current (blocking; call from a worker thread)."""
+        """Build an index for `docs` and make it current (blocking; call from a worker thread).
+
+        A later stage's model that has not seen some of these tools yet embeds them while the
+        index without it serves (minutes for thousands of new tools): stage one first, then
+        stages one and two, then all three."""
         with self._build_lock:
-            second = self.second_cache
-            first: DiscoveryIndex | None = None
-            if second is not None and not second.has_all(description_key(d) for d in docs):
-                # Serve with stage one while the second model embeds what it has not seen yet
-                # (minutes for thousands of new tools), then swap in the complete index.
-                first = DiscoveryIndex.build(docs, self.cache, version=self.index.version + 1)
-                self._swap(first)
-            index = DiscoveryIndex.build(docs, self.cache, version=self.index.version + 1, second=second)
-            if first is not None and first.stats is not None and index.stats is not None:
-                index.stats.computed += first.stats.computed
-                index.stats.seconds += first.stats.seconds
+            start = time.perf_counter()
+            keys = [description_key(d) for d in docs]
+            caches: list[EmbeddingCache | None] = [self.second_cache, self.third_cache]
+            computed = 0
+            for stage, cache in enumerate(caches):
+                if cache is None or cache.has_all(keys):
+                    continue
+                before = self._build_with(docs, caches[:stage] + [None] * (len(caches) - stage))
+                self._swap(before)  # serves while this stage's model embeds what it has not seen
+                computed += before.stats.computed if before.stats is not None else 0
+                misses = cache.misses
+                try:
+                    cache.embed_keyed(keys, lambda i: docs[i].dense_text())
+                except EmbedderUnavailable as exc:  # rank without this stage and those after it
+                    log.warning("discovery: ranking without stage %d: %s", stage + 2, exc)
+                    caches[stage:] = [None] * (len(caches) - stage)
+                    break
+                computed += cache.misses - misses
+            index = self._build_with(docs, caches)
+            if index.stats is not None:
+                index.stats.computed += computed
+                index.stats.seconds = time.perf_counter() - start
             self._swap(index)
         stats = index.stats
         if stats is not None:
@@ -96,7 +130,15 @@ class DiscoveryEngine:
             )
         return index
 
+    def _build_with(self, docs: list[ToolDoc], caches: list[EmbeddingCache | None]) -> DiscoveryIndex:
+        second, third = caches
+        return DiscoveryIndex.build(
+            docs, self.cache, version=self.index.version + 1, second=second, third=third
+        )
+
     def _swap(self, index: DiscoveryIndex) -> None:
+        if self.second_cache is None or index.dense.second is not None or not index.docs:
+            self.servable.set()
         self.index = index
         self._results.clear()
         self.builds += 1
@@ -170,6 +212,7 @@ class DiscoveryEngine:
                 allowed=set(allowed) if allowed is not None else None,
                 second_query=second_query,
                 second_always=ahead,
+                third_query=self.third_embedder.query_vector if self.third_embedder is not None else None,
             )
         self._results[key] = _Cached(now, hits)
         if len(self._results) > self._results_max:

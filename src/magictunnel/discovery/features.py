@@ -47,6 +47,9 @@ DENSE_Z = FEATURES.index("d_z")
 # the second stage adds the second dense model (minilm.py) to the same signals
 SECOND_FEATURES: tuple[str, ...] = ("d_second", "d_second_z", "d_second_z_cjk")
 FULL_FEATURES: tuple[str, ...] = (*FEATURES, *SECOND_FEATURES)
+# the third stage adds the third dense model (mpnet.py), for requests stage two is unsure about
+THIRD_FEATURES: tuple[str, ...] = ("d_third", "d_third_z", "d_third_z_cjk")
+DEEP_FEATURES: tuple[str, ...] = (*FULL_FEATURES, *THIRD_FEATURES)
 LEXICAL_SCALE = 8.0
 NAME_LEXICAL_SCALE = 4.0
 NAME_FIELDS = ("name", "server")
@@ -87,6 +90,7 @@ class DenseTables:
     server_of: np.ndarray  # (n_tools,): row of the tool's server in server_vectors
     priors: np.ndarray  # (n_tools, 3): desc_length, n_required, n_params
     second: np.ndarray | None = None  # (n_tools, dim2): the second model's description vectors
+    third: np.ndarray | None = None  # (n_tools, dim3): the third model's description vectors
 
 
 @dataclass
@@ -151,9 +155,9 @@ def compute(
 
 
 def second_columns(query: str, q2: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(n_tools, 3): cosine to the second model's description vector, its standardised form, and
-    that form again scaled by the request's share of CJK characters (the second model reads
-    English only, so the ranker can trust it less for Chinese or Japanese requests)."""
+    """(n_tools, 3): cosine to the second (or third) model's description vector, its standardised
+    form, and that form again scaled by the request's share of CJK characters (both read English
+    only, so the ranker can trust them less for Chinese or Japanese requests)."""
     sims = second @ q2
     z = (sims - sims.mean()) / (float(sims.std()) + 1e-6)
     return np.column_stack([sims, z, z * cjk_share(query)]).astype(np.float32)

@@ -83,8 +83,10 @@ class DiscoveryIndex:
         version: int = 0,
         model: RankerModel | None = None,
         second: EmbeddingCache | None = None,
+        third: EmbeddingCache | None = None,
     ) -> DiscoveryIndex:
-        """`second`: the cache of the second dense model (stage two), when it is available."""
+        """`second`, `third`: the caches of the second and third dense models (stages two and
+        three), when they are available."""
         start = time.perf_counter()
         misses_before = cache.misses
         keys: list[str] = []
@@ -124,13 +126,18 @@ class DiscoveryIndex:
         vectors[rows.starts] += NAME_WEIGHT * name_vectors
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         cache.save(keep={*keys, *sent_keys, *name_keys})
-        second_vectors = None
-        second_misses = second.misses if second is not None else 0
-        if second is not None:
-            second_keys = [description_key(d) for d in docs]
-            second_vectors = second.embed_keyed(second_keys, lambda i: docs[i].dense_text())
-            second.save(keep=set(second_keys))
-            second_misses = second.misses - second_misses
+        extra_vectors: list[np.ndarray | None] = []
+        second_misses = 0
+        for later in (second, third):  # the later stages embed the tool's description alone
+            if later is None:
+                extra_vectors.append(None)
+                continue
+            before = later.misses
+            desc_keys = [description_key(d) for d in docs]
+            extra_vectors.append(later.embed_keyed(desc_keys, lambda i: docs[i].dense_text()))
+            later.save(keep=set(desc_keys))
+            second_misses += later.misses - before
+        second_vectors, third_vectors = extra_vectors
         server_vectors, server_of = _server_centroids(docs, vectors[rows.starts] if len(docs) else vectors)
         lexical = LexicalIndex.cached(docs, cache.directory)
         stats = BuildStats(
@@ -152,6 +159,7 @@ class DiscoveryIndex:
                 server_of=server_of,
                 priors=_priors(docs),
                 second=second_vectors,
+                third=third_vectors,
             ),
             slots=SlotTable([d.input_schema for d in docs]),
             intents=IntentTable(docs),
@@ -175,6 +183,7 @@ class DiscoveryIndex:
         allowed: set[str] | None = None,
         second_query: Callable[[str], np.ndarray] | None = None,
         second_always: bool = False,
+        third_query: Callable[[str], np.ndarray | None] | None = None,
     ) -> list[Hit]:
         """Rank with stage one; when it is unsure and `second_query` (the second model's query
         encoder) is given, re-rank with stage two. `second_always`: the second model's vector is
@@ -201,6 +210,18 @@ class DiscoveryIndex:
             stage = full
             raw = stage.scores(np.concatenate([sig.features, extra], axis=1))
             scores = np.where(mask, raw, -np.inf) if mask is not None else raw
+            deep = self.model.deep
+            if (
+                deep is not None
+                and third_query is not None
+                and self.dense.third is not None
+                and lead(scores) < self.model.deep_below
+                and (q3 := third_query(query)) is not None
+            ):
+                third = second_columns(query, q3, self.dense.third)
+                stage = deep
+                raw = stage.scores(np.concatenate([sig.features, extra, third], axis=1))
+                scores = np.where(mask, raw, -np.inf) if mask is not None else raw
         pool = min(max(top_k, CANDIDATE_POOL), len(self.docs))
         top = np.argpartition(-scores, pool - 1)[:pool]
         top = top[np.argsort(-scores[top])]
@@ -244,7 +265,7 @@ class DiscoveryIndex:
 
 
 def description_key(doc: ToolDoc) -> str:
-    """The cache key of a tool's description vector (either model's cache)."""
+    """The cache key of a tool's description vector (in the second and third models' caches)."""
     return f"{doc.digest or doc.content_hash()}:d"
 
 

@@ -77,6 +77,40 @@ DENSE = ("attention.self.qkv", "attention.output.dense", "intermediate.dense", "
 Linear = Callable[[Any], Any]
 
 
+def watching(torch: Any, products: dict[str, Linear], ranges: dict[str, Any]) -> dict[str, Linear]:
+    """The products, each recording into `ranges` the largest |input| of each channel it sees."""
+
+    def watch(name: str, product: Linear) -> Linear:
+        def run(x: Any) -> Any:
+            seen = x.abs().amax(dim=0)
+            ranges[name] = torch.maximum(ranges[name], seen) if name in ranges else seen
+            return product(x)
+
+        return run
+
+    return {name: watch(name, product) for name, product in products.items()}
+
+
+def smoothed_int8(torch: Any, weight: Any, bias: Any, activation_range: Any) -> Linear:
+    """x @ weight.T + bias with 8-bit weights (one scale per output row) and requests quantised per
+    product, the activations' range first smoothed into the weights (module docstring): per input
+    channel j, s_j = max|x_j|^SMOOTHING / max|W_j|^(1 - SMOOTHING), and the product takes x / s
+    against W * s. `activation_range`: max |x_j| per input channel over calibration texts."""
+    smooth = (
+        activation_range.clamp_min(1e-5) ** SMOOTHING
+        / weight.abs().amax(dim=0).clamp_min(1e-5) ** (1.0 - SMOOTHING)
+    ).clamp_min(1e-5)
+    weight = weight * smooth  # (out, in) scaled per input channel
+    inverse = 1.0 / smooth
+    scales = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
+    zeros = torch.zeros(len(scales), dtype=torch.long)
+    ops = torch.ops.quantized
+    with warnings.catch_warnings():  # deprecated in PyTorch; this variant drops out once it goes
+        warnings.simplefilter("ignore")
+        packed = ops.linear_prepack(torch.quantize_per_channel(weight, scales, zeros, 0, torch.qint8), bias)
+    return lambda x: ops.linear_dynamic(x * inverse, packed, False)
+
+
 class TorchBert:
     """Encodes one token id list to its unit, mean-pooled sentence vector. `calibration`: token id
     lists of `CALIBRATION` (the tokenizer's), on which the 8-bit variant measures activations."""
@@ -170,17 +204,8 @@ class TorchBert:
         (float32 kernels)."""
         ranges: dict[str, Any] = {}
         plain = self._plain(self._f32)
-
-        def watch(name: str, product: Linear) -> Linear:
-            def run(x: Any) -> Any:
-                seen = x.abs().amax(dim=0)
-                ranges[name] = self.torch.maximum(ranges[name], seen) if name in ranges else seen
-                return product(x)
-
-            return run
-
         kept = self._tensors, self._linears
-        self._tensors, self._linears = self._f32, {n: watch(n, f) for n, f in plain.items()}
+        self._tensors, self._linears = self._f32, watching(self.torch, plain, ranges)
         try:
             for ids in self._calibration:
                 self.encode_ids(ids)
@@ -192,28 +217,16 @@ class TorchBert:
         """Weights as 8-bit integers (one scale per output row), requests quantised per product,
         each product's activation range first smoothed into its weights (module docstring)."""
         torch = self.torch
-        ops = torch.ops.quantized
         gelu = torch.nn.functional.gelu
         ranges = self._activation_ranges()
 
         def make(name: str) -> Linear:
-            weight, bias = self._f32[f"{name}.weight"], self._f32[f"{name}.bias"]
-            smooth = (
-                ranges[name].clamp_min(1e-5) ** SMOOTHING
-                / weight.abs().amax(dim=0).clamp_min(1e-5) ** (1.0 - SMOOTHING)
-            ).clamp_min(1e-5)
-            weight = weight * smooth  # (out, in) scaled per input channel
-            inverse = 1.0 / smooth
-            scales = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
-            zeros = torch.zeros(len(scales), dtype=torch.long)
-            with warnings.catch_warnings():  # deprecated in PyTorch; this variant drops out once it goes
-                warnings.simplefilter("ignore")
-                packed = ops.linear_prepack(
-                    torch.quantize_per_channel(weight, scales, zeros, 0, torch.qint8), bias
-                )
+            product = smoothed_int8(
+                torch, self._f32[f"{name}.weight"], self._f32[f"{name}.bias"], ranges[name]
+            )
             if name.endswith("intermediate.dense"):
-                return lambda x: gelu(ops.linear_dynamic(x * inverse, packed, False), approximate="tanh")
-            return lambda x: ops.linear_dynamic(x * inverse, packed, False)
+                return lambda x: gelu(product(x), approximate="tanh")
+            return product
 
         linears = {name: make(name) for name in self._dense_names()}
         dense = {f"{name}.{part}" for name in self._dense_names() for part in ("weight", "bias")}

@@ -9,48 +9,33 @@ itself with a ready frame once the weights are loaded and the kernels for reques
 
 from __future__ import annotations
 
-import json
-import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from magictunnel.discovery.encoder_process import read_frame, write_frame
+import numpy as np
+
+from magictunnel.discovery.encoder_process import serve_helper
 
 WARM_LENGTHS = 48  # request lengths (in tokens) whose kernels are set up before the ready frame
 
 
-def main() -> int:
-    # Frames go to the real stdout alone: anything a library prints goes to stderr instead.
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    inp = sys.stdin.buffer
-    try:
-        import torch
+def load() -> tuple[Callable[[str], np.ndarray], dict[str, Any]]:
+    import torch
 
-        from magictunnel.discovery.minilm import _Bert, model_dir
-        from magictunnel.discovery.minilm_torch import CALIBRATION, TorchBert
+    from magictunnel.discovery.minilm import _Bert, model_dir
+    from magictunnel.discovery.minilm_torch import CALIBRATION, TorchBert
 
-        torch.set_num_threads(1)  # one short request: more threads only wait on each other
-        bert = _Bert(model_dir())
-        calibration = [bert.tokenizer.encode(text).ids for text in CALIBRATION]
-        encoder = TorchBert(bert.w, bert.layers, bert.heads, bert.hidden, bert.eps, calibration)
-        del bert.w  # the helper needs only PyTorch's copies
-        for n in range(1, WARM_LENGTHS + 1):  # kernels are set up per request length
-            encoder.encode_ids([101] + [1996] * max(n - 2, 0) + [102])
-    except Exception as exc:  # reported to the parent, which then encodes in-process
-        write_frame(out, b"E", f"{type(exc).__name__}: {exc}".encode())
-        return 1
-    write_frame(out, b"R", json.dumps({"variant": encoder.variant}).encode())
+    torch.set_num_threads(1)  # one short request: more threads only wait on each other
+    bert = _Bert(model_dir())
+    calibration = [bert.tokenizer.encode(text).ids for text in CALIBRATION]
+    encoder = TorchBert(bert.w, bert.layers, bert.heads, bert.hidden, bert.eps, calibration)
+    del bert.w  # the helper needs only PyTorch's copies
+    for n in range(1, WARM_LENGTHS + 1):  # kernels are set up per request length
+        encoder.encode_ids([101] + [1996] * max(n - 2, 0) + [102])
     tokenizer = bert.tokenizer
-    while (frame := read_frame(inp)) is not None:
-        try:
-            ids = tokenizer.encode(frame[1].decode("utf-8")).ids
-            write_frame(out, b"V", encoder.encode_ids(ids).tobytes())
-        except (BrokenPipeError, OSError):
-            return 0
-        except Exception as exc:  # one bad request must not end the helper
-            write_frame(out, b"E", f"{type(exc).__name__}: {exc}".encode())
-    return 0
+    return (lambda text: encoder.encode_ids(tokenizer.encode(text).ids)), {"variant": encoder.variant}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve_helper(load))

