@@ -11,6 +11,7 @@ import shutil
 import sys
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -181,3 +182,26 @@ def test_the_shipped_model_has_stage_three_and_round_trips() -> None:
     data["deep_below"] = "later"
     with pytest.raises(ModelError, match="deep_below"):
         RankerModel.from_json(data)
+
+
+def test_searches_on_worker_threads_agree_with_one_at_a_time(tmp_path: Path) -> None:
+    """service.search_async ranks on worker threads, several at once, sharing the helpers."""
+    engine = DiscoveryEngine(cache_dir=tmp_path)
+    engine.build(DOCS)
+    assert engine.third_embedder is not None
+    engine.third_embedder.warm()
+    engine.index.model = replace(engine.index.model, deep_below=float("inf"))  # all three stages
+    queries = [
+        f"{verb} {thing}"
+        for verb in ("find", "send", "list", "convert")
+        for thing in ("mail", "repo", "place")
+    ]
+    alone = {q: engine.search(q, top_k=3) for q in queries}
+    engine.invalidate_results()
+    for embedder in (engine.embedder, engine.second_embedder, engine.third_embedder):
+        embedder._query_cache.clear()  # type: ignore[union-attr]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda q: engine.search(q, top_k=3), queries * 2))
+    for query, hits in zip(queries * 2, together, strict=True):
+        assert [h.doc.key for h in hits] == [h.doc.key for h in alone[query]], query
+        assert [h.score for h in hits] == pytest.approx([h.score for h in alone[query]], rel=1e-4, abs=1e-5)

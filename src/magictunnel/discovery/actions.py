@@ -104,7 +104,7 @@ class DiscoveryBackend:
         action = tool.routing.config.get("action")
         await self.service.ready()
         if action == "search":
-            return self._search(arguments, ctx)
+            return await self._search(arguments, ctx)
         if action == "call":
             return await self._call(arguments, ctx)
         if action == "discover":
@@ -112,13 +112,13 @@ class DiscoveryBackend:
         return error_result(f"{tool.name}: routing.config.action: must be one of {', '.join(ACTIONS)}")
 
     # ---- search_tools --------------------------------------------------------------------
-    def _search(self, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
+    async def _search(self, args: dict[str, Any], ctx: CallContext) -> CallToolResult:
         query = str(args.get("query", "")).strip()
         if not query:
             return error_result("query: must not be empty")
         limit = int(args.get("limit", 10))
         with_schemas = bool(args.get("include_schemas", True))
-        hits = self.service.search(query, ctx.identity, top_k=limit)
+        hits = await self.service.search_async(query, ctx.identity, top_k=limit)
         return _reply({"query": query, "tools": [candidate(h, with_schemas) for h in hits]})
 
     # ---- call_tool -----------------------------------------------------------------------
@@ -163,7 +163,7 @@ class DiscoveryBackend:
         context = args.get("context") if isinstance(args.get("context"), str) else None
         threshold = float(args.get("confidence_threshold", cfg.default_confidence_threshold))
         preferred = {p for p in args.get("preferred_tools") or [] if isinstance(p, str)}
-        hits = self.service.search(opts.step, ctx.identity, top_k=max(cfg.max_candidates, 10))
+        hits = await self.service.search_async(opts.step, ctx.identity, top_k=max(cfg.max_candidates, 10))
         if not hits:
             return _reply(
                 {
@@ -260,10 +260,10 @@ class DiscoveryBackend:
         result = await self._run(key, mapping.arguments, ctx)
         meta["status"] = "error" if result.is_error else "executed"
         if opts.sequential:
-            meta["next_step"] = self._next_step(opts.steps[1:], ctx)
+            meta["next_step"] = await self._next_step(opts.steps[1:], ctx)
         if result.is_error and opts.details:
             if hits is None:
-                hits = self.service.search(opts.step, ctx.identity, top_k=5)
+                hits = await self.service.search_async(opts.step, ctx.identity, top_k=5)
             meta["error_details"] = {
                 "scores": [
                     {
@@ -293,11 +293,11 @@ class DiscoveryBackend:
                     return hit
         return best
 
-    def _next_step(self, remaining: list[str], ctx: CallContext) -> dict[str, Any] | None:
+    async def _next_step(self, remaining: list[str], ctx: CallContext) -> dict[str, Any] | None:
         if not remaining:
             return None
         request = remaining[0]
-        hits = self.service.search(request, ctx.identity, top_k=3)
+        hits = await self.service.search_async(request, ctx.identity, top_k=3)
         return {
             "request": " then ".join(remaining),
             "suggested_tool": hits[0].doc.key if hits else None,

@@ -79,6 +79,7 @@ class DiscoveryEngine:
         self._results_max = results_max
         self._speculate = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery-second")
         self._results: OrderedDict[tuple[object, ...], _Cached] = OrderedDict()
+        self._results_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._dirty = False
@@ -140,15 +141,18 @@ class DiscoveryEngine:
         if self.second_cache is None or index.dense.second is not None or not index.docs:
             self.servable.set()
         self.index = index
-        self._results.clear()
+        with self._results_lock:
+            self._results.clear()
         self.builds += 1
 
     def invalidate_results(self) -> None:
-        self._results.clear()
+        with self._results_lock:
+            self._results.clear()
 
     def rebuild_soon(self, docs_fn: Callable[[], list[ToolDoc]], delay: float = 0.05) -> asyncio.Task[None]:
         """Schedule a rebuild from the event loop; events arriving meanwhile fold into one rebuild."""
-        self._results.clear()
+        with self._results_lock:
+            self._results.clear()
         self._dirty = True
         if self._pending is not None and not self._pending.done():
             return self._pending
@@ -179,11 +183,12 @@ class DiscoveryEngine:
     def search(self, query: str, top_k: int = 10, allowed: frozenset[str] | None = None) -> list[Hit]:
         index = self.index
         key = (index.version, query, top_k, allowed)
-        cached = self._results.get(key)
         now = time.monotonic()
-        if cached is not None and now - cached.at <= self.results_ttl:
-            self._results.move_to_end(key)
-            return cached.hits
+        with self._results_lock:  # searches run on worker threads (service.search_async)
+            cached = self._results.get(key)
+            if cached is not None and now - cached.at <= self.results_ttl:
+                self._results.move_to_end(key)
+                return cached.hits
         second = self.second_embedder
         second_query: Callable[[str], Any] | None = None
         # The second model encodes the request meanwhile, and stage two then ranks: always when
@@ -214,9 +219,10 @@ class DiscoveryEngine:
                 second_always=ahead,
                 third_query=self.third_embedder.query_vector if self.third_embedder is not None else None,
             )
-        self._results[key] = _Cached(now, hits)
-        if len(self._results) > self._results_max:
-            self._results.popitem(last=False)
+        with self._results_lock:
+            self._results[key] = _Cached(now, hits)
+            if len(self._results) > self._results_max:
+                self._results.popitem(last=False)
         return hits
 
 

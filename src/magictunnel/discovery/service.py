@@ -236,6 +236,11 @@ class DiscoveryService:
     def search(self, query: str, identity: Identity, top_k: int) -> list[Hit]:
         return self.engine.search(query, top_k=top_k, allowed=self.allowed_keys(identity))
 
+    async def search_async(self, query: str, identity: Identity, top_k: int) -> list[Hit]:
+        """`search` on a worker thread: ranking waits milliseconds for the helper processes (tens
+        when stage three runs), which must not hold up the event loop's other traffic."""
+        return await asyncio.to_thread(self.search, query, identity, top_k)
+
 
 def _group_of(tool: ToolDef) -> str:
     """How the catalog summary groups a tool: its server, category or capability file."""
