@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from magictunnel.discovery import engine as engine_module
 from magictunnel.discovery import mpnet_files
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.encoder_process import EncoderProcess
@@ -205,3 +206,32 @@ def test_searches_on_worker_threads_agree_with_one_at_a_time(tmp_path: Path) -> 
     for query, hits in zip(queries * 2, together, strict=True):
         assert [h.doc.key for h in hits] == [h.doc.key for h in alone[query]], query
         assert [h.score for h in hits] == pytest.approx([h.score for h in alone[query]], rel=1e-4, abs=1e-5)
+
+
+def test_large_catalogs_start_stage_three_with_the_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = DiscoveryEngine(cache_dir=tmp_path)
+    engine.build(DOCS)
+    third = engine.third_embedder
+    assert third is not None
+    third.warm()
+    engine.index.model = _deep_on_third_model(engine.index.model)
+    query = "who is waiting for my review on github"
+    after = engine.search(query, top_k=3)  # small catalog: asked once stage two is unsure
+    started: list[str] = []
+    start = third.start_query
+
+    def spy(text: str):
+        started.append(text)
+        return start(text)
+
+    monkeypatch.setattr(third, "start_query", spy)
+    assert engine._third_query(engine.index, query) is not None and started == []
+    monkeypatch.setattr(engine_module, "SPECULATE_FROM", 1)
+    engine.invalidate_results()
+    third._query_cache.clear()  # type: ignore[attr-defined]
+    ahead = engine.search(query, top_k=3)
+    assert started == [query]  # sent to the helper before stages one and two ran
+    assert [h.doc.key for h in ahead] == [h.doc.key for h in after]
+    assert [h.score for h in ahead] == pytest.approx([h.score for h in after], rel=1e-4, abs=1e-5)

@@ -33,7 +33,8 @@ from magictunnel.discovery.minilm import MiniLmEmbedder
 from magictunnel.discovery.mpnet import MpnetEmbedder
 
 #: from this many tools, the second model encodes each request alongside stage one even when it
-#: has no helper process (numpy, on a thread); with the helper it always does
+#: has no helper process (numpy, on a thread; with the helper it always does), and the third
+#: model's helper starts on it at once too
 SPECULATE_FROM = 2000
 
 log = logging.getLogger("magictunnel.discovery")
@@ -131,6 +132,19 @@ class DiscoveryEngine:
             )
         return index
 
+    def _third_query(self, index: DiscoveryIndex, query: str) -> Callable[[str], Any] | None:
+        """How stage three gets the request's vector. In large catalogs most requests reach stage
+        three (the more tools, the closer the best few), so its helper starts on the request at
+        once, beside stages one and two, instead of after them."""
+        third = self.third_embedder
+        if third is None or index.dense.third is None or index.model.deep is None:
+            return None
+        if len(index) >= SPECULATE_FROM:
+            wait = third.start_query(query)
+            if wait is not None:
+                return lambda _text: wait()
+        return third.query_vector
+
     def _build_with(self, docs: list[ToolDoc], caches: list[EmbeddingCache | None]) -> DiscoveryIndex:
         second, third = caches
         return DiscoveryIndex.build(
@@ -217,7 +231,7 @@ class DiscoveryEngine:
                 allowed=set(allowed) if allowed is not None else None,
                 second_query=second_query,
                 second_always=ahead,
-                third_query=self.third_embedder.query_vector if self.third_embedder is not None else None,
+                third_query=self._third_query(index, query),
             )
         with self._results_lock:
             self._results[key] = _Cached(now, hits)

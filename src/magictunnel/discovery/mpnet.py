@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
@@ -101,6 +102,31 @@ class MpnetEmbedder(QueryVectorCache):
             return None
         self.remember_query(text, vec)
         return vec
+
+    def start_query(self, text: str) -> Callable[[], np.ndarray | None] | None:
+        """Send a request to the helper now and return how to wait for its vector (None when it
+        fails), or None when the helper is not ready (then started in the background)."""
+        cached = self.cached_query(text)
+        if cached is not None:
+            return lambda: cached
+        helper = self.helper
+        if not helper.ready:
+            helper.start()
+            return None
+        future = helper.submit(text)
+        if future is None:
+            return None
+
+        def result() -> np.ndarray | None:
+            try:
+                vec = self._wait(future, REQUEST_TIMEOUT)
+            except (HelperUnavailable, FutureTimeout) as exc:
+                log.warning("MPNet helper failed a request (%s); ranking without it", exc)
+                return None
+            self.remember_query(text, vec)
+            return vec
+
+        return result
 
     def encode_query(self, text: str) -> np.ndarray:
         vec = self.query_vector(text)
