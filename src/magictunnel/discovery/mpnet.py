@@ -87,21 +87,8 @@ class MpnetEmbedder(QueryVectorCache):
     def query_vector(self, text: str) -> np.ndarray | None:
         """A request's vector, or None when the helper is not ready (it is started then, in the
         background) or fails: the ranking then keeps stage two's order."""
-        cached = self.cached_query(text)
-        if cached is not None:
-            return cached
-        helper = self.helper
-        if not helper.ready:
-            helper.start()
-            return None
-        future = helper.submit(text)
-        try:
-            vec = self._wait(future, REQUEST_TIMEOUT)
-        except (HelperUnavailable, FutureTimeout) as exc:
-            log.warning("MPNet helper failed a request (%s); ranking without it", exc)
-            return None
-        self.remember_query(text, vec)
-        return vec
+        wait = self.start_query(text)
+        return wait() if wait is not None else None
 
     def start_query(self, text: str) -> Callable[[], np.ndarray | None] | None:
         """Send a request to the helper now and return how to wait for its vector (None when it
