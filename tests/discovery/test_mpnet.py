@@ -227,11 +227,14 @@ def test_large_catalogs_start_stage_three_with_the_request(
         return start(text)
 
     monkeypatch.setattr(third, "start_query", spy)
-    assert engine._third_query(engine.index, query) is not None and started == []
+    # small catalog: the request goes to the helper only once stage two asks for it
+    assert engine._third_query(engine.index, query) == third.query_vector and started == []
     monkeypatch.setattr(engine_module, "SPECULATE_FROM", 1)
+    third._query_cache.clear()  # type: ignore[attr-defined]
+    assert engine._third_query(engine.index, query) is not None
+    assert started == [query]  # sent to the helper before stages one and two run
     engine.invalidate_results()
     third._query_cache.clear()  # type: ignore[attr-defined]
     ahead = engine.search(query, top_k=3)
-    assert started == [query]  # sent to the helper before stages one and two ran
     assert [h.doc.key for h in ahead] == [h.doc.key for h in after]
     assert [h.score for h in ahead] == pytest.approx([h.score for h in after], rel=1e-4, abs=1e-5)
