@@ -238,3 +238,17 @@ def test_large_catalogs_start_stage_three_with_the_request(
     ahead = engine.search(query, top_k=3)
     assert [h.doc.key for h in ahead] == [h.doc.key for h in after]
     assert [h.score for h in ahead] == pytest.approx([h.score for h in after], rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("section", "on"), [({}, True), ({"third_stage": False}, False), ({"second_stage": False}, False)]
+)
+def test_config_turns_stage_three_on_and_off(tmp_path: Path, section: dict[str, bool], on: bool) -> None:
+    from magictunnel.discovery.service import DiscoveryService
+    from tests.discovery.test_feature import make_gateway
+
+    service: DiscoveryService = make_gateway(tmp_path, smart_discovery=section).extensions["discovery"]
+    assert isinstance(service.engine.third_embedder, MpnetEmbedder) is on
+    status = service.status()
+    assert status["third_stage"] in (("building", "ready") if on else ("off",))
+    assert ("third_helper" in status) is on

@@ -222,6 +222,7 @@ class DiscoveryEngine:
             second_query = lambda _text: wait()  # noqa: E731
         elif second is not None:
             second_query = lambda text: _query_vector(second, text)  # noqa: E731
+        third_query = self._third_query(index, query)  # before stage one's own encoding
         with blas_single_thread():
             vector = _query_vector(self.embedder, query)
             hits = index.search(
@@ -231,7 +232,7 @@ class DiscoveryEngine:
                 allowed=set(allowed) if allowed is not None else None,
                 second_query=second_query,
                 second_always=ahead,
-                third_query=self._third_query(index, query),
+                third_query=third_query,
             )
         with self._results_lock:
             self._results[key] = _Cached(now, hits)

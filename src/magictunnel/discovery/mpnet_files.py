@@ -99,11 +99,13 @@ def available() -> bool:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("MAGICTUNNEL_MODEL_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    return (
-        root if os.environ.get("MAGICTUNNEL_MODEL_CACHE") else root / "magictunnel" / "models"
-    ).expanduser()
+    """Where the model is extracted: $MAGICTUNNEL_MODEL_CACHE, else $XDG_CACHE_HOME (or ~/.cache)
+    /magictunnel/models."""
+    explicit = os.environ.get("MAGICTUNNEL_MODEL_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache").expanduser() / "magictunnel" / "models"
 
 
 def _digest(path: Path) -> str:

@@ -227,7 +227,13 @@ class DiscoveryService:
             out["helper"] = _helper_status(helper)
         third = engine.third_embedder
         out["third_stage"] = (
-            "off" if third is None else "ready" if engine.index.dense.third is not None else "building"
+            "off"
+            if third is None
+            else "ready"
+            if engine.index.dense.third is not None
+            else "unavailable"
+            if third.helper.state == "failed"
+            else "building"
         )
         if third is not None:
             out["third_helper"] = _helper_status(third.helper)
