@@ -50,12 +50,12 @@ def test_rest_add_call_update_remove_with_persistence_and_rollback(tmp_path: Pat
         assert "second_add" in added.json()["served_tools"]
         assert "second" in yaml.safe_load(servers_file.read_text())["mcpServers"]
 
-        # a server that cannot start is rolled back: not listed, not persisted
+        # a server that cannot start is rolled back: not listed, not persisted; the answer comes
+        # when its first attempt fails, not after its startup timeout (120 s, past this request's)
         before = servers_file.read_text()
-        bad = httpx.post(
-            api, json={"name": "broken", "command": "/nonexistent/server"}, headers=auth, timeout=60
-        )
-        assert bad.status_code == 422 and "broken" in bad.text
+        broken = {"name": "broken", "command": "/nonexistent/server", "startup_timeout": 120}
+        bad = httpx.post(api, json=broken, headers=auth, timeout=60)
+        assert bad.status_code == 422 and "broken" in bad.text and "No such file" in bad.text
         assert servers_file.read_text() == before
         assert "broken" not in [s["name"] for s in httpx.get(api, headers=auth, timeout=10).json()["servers"]]
 

@@ -55,7 +55,7 @@ async def running_gateway(
         manager = gateway.extensions["upstream_manager"]
         if wait:
             for conn in manager.connections.values():
-                await conn.wait_ready(30)
+                await conn.wait_started(30)  # ready, or failed for good
         yield gateway
     finally:
         await gateway.stop()

@@ -45,7 +45,8 @@ async def test_crash_mid_call_names_the_server_then_restarts(tmp_path: Path) -> 
         with pytest.raises(MCPError) as info:
             await call(gw, "crashy_crash")
         assert "crashy" in info.value.error.message and "code 3" in info.value.error.message
-        assert await conn.wait_ready(20)
+        with anyio.fail_after(20):  # woken by the restart (0.5 s back-off), not at the timeout
+            assert await conn.wait_ready(120)
         assert conn.restarts == 1
         assert text(await call(gw, "crashy_add", {"a": 1, "b": 1})) == "2"
         assert conn.process.pid != first_pid and not pid_alive(first_pid)
@@ -130,6 +131,10 @@ async def test_list_changed_refreshes_the_catalog(tmp_path: Path) -> None:
 
 async def test_unstartable_server_is_reported_not_fatal(tmp_path: Path) -> None:
     servers = {"ok": stdio_server(), "missing": {"command": "/nonexistent/mcp-server", "restart": False}}
+    # start-up stops waiting for a server that failed for good (restart off), well before 120 s
+    with anyio.fail_after(60):
+        async with running_gateway(tmp_path, servers, wait=False, startup_wait=120) as gw:
+            pass
     async with running_gateway(tmp_path, servers) as gw:
         manager = gw.extensions["upstream_manager"]
         status = {s["name"]: s for s in manager.status()["servers"]}

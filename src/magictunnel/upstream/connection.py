@@ -109,6 +109,8 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
         self.malformed = 0
         self._session: ClientSession | None = None
         self._ready = anyio.Event()
+        # set (then replaced) each time an attempt settles: it became ready, or it ended
+        self._settled = anyio.Event()
         self._stop = anyio.Event()
         self._wake = anyio.Event()
         self._down = anyio.Event()
@@ -182,6 +184,7 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
                             else f"; gave up after {self.restarts} restarts"
                         )
                         log.error("upstream %s: %s", self.name, self.error)
+                        self._settle()  # for good: wait_started stops waiting
                         await self._wait_for_wake(None)
                         if self._stop.is_set():
                             break
@@ -230,6 +233,34 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
             await self._ready.wait()
         return self.ready
 
+    async def wait_settled(self, timeout: float) -> bool:
+        """Wait until the current connection attempt is ready or has failed (not for the
+        restarts after it), at most `timeout` seconds; whether it is ready."""
+        if self.ready:
+            return True
+        settled = self._settled
+        with anyio.move_on_after(timeout):
+            await settled.wait()
+        return self.ready
+
+    async def wait_started(self, timeout: float) -> bool:
+        """Wait until it is ready, or has failed for good (no restart left), at most `timeout`
+        seconds; whether it is ready."""
+        with anyio.move_on_after(timeout):
+            while not self.ready and self.state is not State.FAILED:
+                await self.wait_settled(timeout)
+        return self.ready
+
+    def _not_ready(self) -> None:
+        """A fresh ready event once the connection is down, but only if the current one was
+        set: whoever waits on an unset one (a call during a restart) is woken when it is ready."""
+        if self._ready.is_set():
+            self._ready = anyio.Event()
+
+    def _settle(self) -> None:
+        self._settled.set()
+        self._settled = anyio.Event()
+
     async def _connect_and_serve(self) -> None:
         self.state = State.STARTING if self.restarts == 0 else State.RESTARTING
         self._down = anyio.Event()
@@ -266,6 +297,7 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
                     self.connected_at = time.time()
                     self.last_ok = time.time()
                     self._ready.set()
+                    self._settle()
                     log.info(
                         "upstream %s ready (%s, %s): %d tools",
                         self.name,
@@ -290,7 +322,8 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
             log.debug("upstream %s failed", self.name, exc_info=True)
         finally:
             self._session = None
-            self._ready = anyio.Event()
+            self._not_ready()
+            self._settle()
             if not self._stop.is_set():
                 await self.listener.on_down(self)
         if self.error:
@@ -322,7 +355,7 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
         self._down.set()
         if self.state is State.READY and not self._stop.is_set():
             self.state = State.RESTARTING
-            self._ready = anyio.Event()
+            self._not_ready()
 
     # ---- requests ------------------------------------------------------------------------
     def _unavailable(self) -> MCPError:

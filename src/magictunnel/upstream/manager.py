@@ -99,8 +99,8 @@ class UpstreamManager(RuntimeChanges, Listener):
         if self.startup_wait > 0:
             with anyio.move_on_after(self.startup_wait):
                 for conn in self.connections.values():
-                    if conn.spec.enabled:
-                        await conn.wait_ready(self.startup_wait)
+                    if conn.spec.enabled:  # not for one that cannot start (restart off, or gave up)
+                        await conn.wait_started(self.startup_wait)
         return self
 
     def _new_connection(self, spec: ServerSpec) -> UpstreamConnection:

@@ -53,7 +53,7 @@ class RuntimeChanges:
             if self._tg is None:
                 raise RuntimeError("external MCP servers are not running (external_mcp.enabled is false?)")
             self._tg.start_soon(conn.run)
-            await conn.wait_ready(wait)
+            await conn.wait_settled(wait)  # a first attempt that fails is reported at once
         return conn
 
     async def _drop(self, name: str) -> None:
@@ -159,7 +159,7 @@ class RuntimeChanges:
         elif conn.state in (State.FAILED, State.RESTARTING):
             conn.restarts = 0
             conn.wake()
-            await conn.wait_ready(conn.spec.startup_timeout)
+            await conn.wait_settled(conn.spec.startup_timeout)
         return self.server_status(name)
 
     async def refresh_all(self) -> dict[str, Any]:
