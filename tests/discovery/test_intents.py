@@ -41,6 +41,8 @@ def test_noun_uses_of_verbs_are_not_actions() -> None:
     assert "send" not in names(request_classes("summarise this blog post for me"))
     assert "transact" not in names(request_classes("find a book about sailing"))
     assert "transact" not in names(request_classes("sort these in order of size"))
+    assert names(request_classes("show my purchase history")) == {"read"}
+    assert names(request_classes("purchase two tickets to Lyon")) == {"transact"}
     assert request_classes("the weather in Oslo") == set()
     # past and ongoing actions are talked about, not asked for
     assert "run" not in names(request_classes("HN discussions about running SQLite in production"))
@@ -76,6 +78,16 @@ def test_signals_match_near_and_clash() -> None:
     assert list(near) == [0, 0, 0, 1, 0]  # listing is close to reading
     assert list(clash) == [1, 0, 1, 0, 0]  # a tool that says nothing never clashes
     assert not table.features("the weather in Oslo").any()
+
+
+def test_converting_is_close_to_looking_up() -> None:
+    # "the coordinates of X" is answered by a tool that converts addresses to coordinates
+    docs = [
+        make_doc("geo", "geocode", "Convert an address to coordinates", {}),
+        make_doc("notes", "delete_note", "Delete a note", {}),
+    ]
+    match, near, clash, _lead = IntentTable(docs).features("what are the lat/long of the Eiffel Tower").T
+    assert list(match) == [0, 0] and list(near) == [1, 0] and list(clash) == [0, 1]
 
 
 def test_the_leading_verb_names_the_tool() -> None:

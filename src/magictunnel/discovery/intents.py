@@ -58,7 +58,7 @@ _EN: dict[str, str] = {
         "send notify publish tweet retweet forward reply dm upload submit upvote downvote contact "
         "approve decline"
     ),
-    "transact": "buy purchase pay sell reserve transfer refund donate enroll renew gift wire mint redeem upgrade downgrade",
+    "transact": "buy pay sell reserve transfer refund donate enroll renew gift wire mint redeem upgrade downgrade",
     "schedule": "schedule remind reschedule",
     "run": "run execute launch kill terminate restart deploy",
     "control": "unmute",
@@ -72,7 +72,7 @@ _EN: dict[str, str] = {
 _EN_CLAUSE: dict[str, str] = {
     "create": "new save write build set",
     "send": "text message email mail post share ping call invite dial star like rate flag report follow",
-    "transact": "book order subscribe register rent hire tip bid",
+    "transact": "book order subscribe register rent hire tip bid purchase",
     "control": "play pause queue join mute",
     "update": "change switch move patch",
     "delete": "drop",
@@ -144,8 +144,18 @@ _CJK: dict[str, str] = {
     "analyze": "分析 检查 计算 比较 对比 总结 推荐 解析 分析して 計算 比較 要約 おすすめ",
 }
 
-# classes that are close: reading, listing and searching all only look things up
-_GROUP = {"read": 0, "list": 0, "search": 0, "analyze": 0, "create": 1, "update": 1, "delete": 1}
+# classes that are close: reading, listing, searching, analysing and converting all only work
+# something out ("the coordinates of X" against a tool that converts addresses to coordinates)
+_GROUP = {
+    "read": 0,
+    "list": 0,
+    "search": 0,
+    "analyze": 0,
+    "convert": 0,
+    "create": 1,
+    "update": 1,
+    "delete": 1,
+}
 _READ = CLASSES.index("read")
 # a question with no action verb asks to look something up
 _QUESTION_WORDS = set(
