@@ -93,6 +93,9 @@ def test_encoder_matches_the_reference_implementation(encoder: TorchMpnet) -> No
         expected = (pooled / pooled.norm()).numpy()
         assert float(encoder.encode(text) @ expected) > 0.985, text  # 8-bit products: 0.996 typical
     assert encoder.variant in ("int8", "float32") and encoder.agreement > 0.99
+    # the faster engine for 8-bit products here, set for the products built after it
+    assert encoder.engine in torch.backends.quantized.supported_engines
+    assert torch.backends.quantized.engine == encoder.engine
     reset, recover, cake = (
         encoder.encode(t) for t in ("reset my password", "recover a lost password", "bake a cake")
     )
@@ -102,7 +105,7 @@ def test_encoder_matches_the_reference_implementation(encoder: TorchMpnet) -> No
 def test_helper_process_gives_the_same_vectors(encoder: TorchMpnet) -> None:
     embedder = MpnetEmbedder()
     embedder.warm()
-    assert embedder.helper.ready and embedder.helper.detail == encoder.variant
+    assert embedder.helper.ready and embedder.helper.detail == f"{encoder.variant} ({encoder.engine})"
     vector = embedder.query_vector("open pull requests")
     assert vector is not None and float(vector @ encoder.encode("open pull requests")) > 0.9999
     batch = embedder.encode(["a", "open pull requests", "b"])

@@ -140,7 +140,8 @@ class EncoderProcess:
             proc.wait()
             return
         info = json.loads(frame[1] or b"{}")
-        self.detail = str(info.get("variant", ""))
+        engine = info.get("engine")  # the kernels' variant, and the engine running them if it says
+        self.detail = str(info.get("variant", "")) + (f" ({engine})" if engine else "")
         with self._lock:
             if self.state != "starting" or self._proc is not proc:  # closed meanwhile
                 proc.kill()

@@ -30,7 +30,8 @@ def load() -> tuple[Callable[[str], np.ndarray], dict[str, Any]]:
     encoder = TorchMpnet(model_dir())
     for n in range(1, WARM_LENGTHS + 1):
         encoder.encode_ids([0] + [2000] * max(n - 2, 0) + [2])
-    return encoder.encode, {"variant": encoder.variant, "agreement": round(encoder.agreement, 4)}
+    ready = {"variant": encoder.variant, "agreement": round(encoder.agreement, 4), "engine": encoder.engine}
+    return encoder.encode, ready
 
 
 if __name__ == "__main__":
