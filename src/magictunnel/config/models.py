@@ -137,7 +137,7 @@ class SmartDiscoveryConfig(_OpenSection):
     # stage two; false: only requests stage one is unsure about, encoded in the gateway with numpy
     second_stage_helper: bool = True
     # a third stage for requests stage two is unsure about: all-mpnet-base-v2 in its own helper
-    # process (PyTorch; ~500 MB of memory, ~11 ms per request it ranks, 440 MB of model files
+    # process (PyTorch; ~500-600 MB of memory, 11-16 ms per request it ranks, 440 MB of model files
     # extracted once into ~/.cache/magictunnel/models); needs the second stage
     third_stage: bool = True
     max_candidates: int = Field(default=5, ge=1, le=50)

@@ -113,8 +113,9 @@ class QueryVectorCache:
     ) -> Callable[[], np.ndarray | None] | None:
         """Send one request to `helper` now and return how to wait for its vector (remembered
         once it comes; if the helper fails it or takes longer than `timeout` seconds, `fallback`
-        answers instead; `instead` says how, for the log), or None when the helper is not running: it is started then, in the
-        background (again after a failure, once its back-off has passed)."""
+        answers instead, and `instead` says how in the log), or None when the helper is not
+        running: it is started then, in the background (again after a failure, once its back-off
+        has passed)."""
         cached = self.cached_query(text)
         if cached is not None:
             return lambda: cached
