@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from magictunnel.discovery import engine as engine_module
+from magictunnel.discovery import index as index_module
 from magictunnel.discovery import mpnet_files
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.encoder_process import EncoderProcess
@@ -241,6 +242,54 @@ def test_large_catalogs_start_stage_three_with_the_request(
     ahead = engine.search(query, top_k=3)
     assert [h.doc.key for h in ahead] == [h.doc.key for h in after]
     assert [h.score for h in ahead] == pytest.approx([h.score for h in after], rel=1e-4, abs=1e-5)
+
+
+def test_in_large_catalogs_stage_three_scores_stage_twos_best_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [
+        *DOCS,
+        make_doc("git", "merge_pull_request", "Merge an open pull request", TEXT),
+        make_doc("git", "review_pull_request", "Review the changes of a pull request", TEXT),
+        make_doc("weather", "get_forecast", "The weather forecast for a city", TEXT),
+    ]
+    engine = DiscoveryEngine(cache_dir=tmp_path)
+    index = engine.build(docs)
+    index.model = _deep_on_third_model(index.model)
+    third, second = engine.third_embedder, engine.second_embedder
+    assert third is not None and second is not None
+    query = "who is waiting for my review on github"
+    vector = engine.embedder.encode([query])[0]
+
+    def search(allowed: set[str] | None = None) -> tuple[list[str], list[float]]:
+        """The ranked tools' names, and their scores and confidences."""
+        hits = index.search(
+            query,
+            vector,
+            top_k=6,
+            allowed=allowed,
+            second_query=second.encode_query,
+            second_always=True,
+            third_query=third.query_vector,
+        )
+        return [h.doc.name for h in hits], [v for h in hits for v in (h.score, h.confidence)]
+
+    whole, whole_values = search()
+    monkeypatch.setattr(index_module, "DEEP_POOL_FROM", 1)  # as if this were a large catalog
+    names, values = search()  # a pool as large as the catalog: the same ranking
+    assert names == whole and values == pytest.approx(whole_values)
+    monkeypatch.setattr(index_module, "DEEP_POOL", 2)
+    names, values = search()  # stage two's best two, ranked by stage three as before
+    assert names == whole[:2] and values == pytest.approx(whole_values[:4], rel=0.02)
+    # a client that may call only some tools still gets its best ones, scored as before, with a
+    # low confidence: they are weighed against the best tools overall, which stay in the pool
+    allowed = {d.key for d in docs if d.name in ("send_email", "get_forecast")}
+    pooled, pooled_values = search(allowed)
+    monkeypatch.setattr(index_module, "DEEP_POOL_FROM", 10_000)
+    names, values = search(allowed)
+    assert pooled == names and set(pooled) == {"send_email", "get_forecast"}
+    assert pooled_values[::2] == pytest.approx(values[::2])
+    assert max(pooled_values[1::2]) < 0.2 and max(values[1::2]) < 0.2
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,7 @@ FULL_FEATURES: tuple[str, ...] = (*FEATURES, *SECOND_FEATURES)
 # the third stage adds the third dense model (mpnet.py), for requests stage two is unsure about
 THIRD_FEATURES: tuple[str, ...] = ("d_third", "d_third_z", "d_third_z_cjk")
 DEEP_FEATURES: tuple[str, ...] = (*FULL_FEATURES, *THIRD_FEATURES)
+STANDARDISE_SAMPLE = 2048  # tools whose similarities standardise a few rows' (second_columns)
 LEXICAL_SCALE = 8.0
 NAME_LEXICAL_SCALE = 4.0
 NAME_FIELDS = ("name", "server")
@@ -154,12 +155,23 @@ def compute(
     return Signals(features=matrix, dense=d_comb, lexical=lex, coverage=full.coverage)
 
 
-def second_columns(query: str, q2: np.ndarray, second: np.ndarray) -> np.ndarray:
+def second_columns(
+    query: str, q2: np.ndarray, second: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
     """(n_tools, 3): cosine to the second (or third) model's description vector, its standardised
     form, and that form again scaled by the request's share of CJK characters (both read English
-    only, so the ranker can trust them less for Chinese or Japanese requests)."""
-    sims = second @ q2
-    z = (sims - sims.mean()) / (float(sims.std()) + 1e-6)
+    only, so the ranker can trust them less for Chinese or Japanese requests).
+
+    `rows`: only these tools (len(rows), 3), standardised by the mean and spread of an even
+    sample of `STANDARDISE_SAMPLE` tools of the catalog (a large one: reading every vector is what
+    takes the time there)."""
+    if rows is None:
+        sims = second @ q2
+        sample = sims
+    else:
+        sims = second[rows] @ q2
+        sample = second[:: max(1, len(second) // STANDARDISE_SAMPLE)] @ q2
+    z = (sims - sample.mean()) / (float(sample.std()) + 1e-6)
     return np.column_stack([sims, z, z * cjk_share(query)]).astype(np.float32)
 
 

@@ -32,6 +32,11 @@ from magictunnel.discovery.ranker import RankerModel, default_model, evidence, l
 from magictunnel.discovery.slots import SlotTable
 
 CANDIDATE_POOL = 50
+# in catalogs of more than DEEP_POOL_FROM tools, stage three scores only stage two's best DEEP_POOL
+# (the others drop out of the ranking): its model's vectors for all 10,000 tools of a large catalog
+# are 30 MB to read per request, and the right tool is far up stage two's ranking anyway
+DEEP_POOL = 300
+DEEP_POOL_FROM = 2000
 
 
 @dataclass
@@ -218,9 +223,21 @@ class DiscoveryIndex:
                 and lead(scores) < self.model.deep_below
                 and (q3 := third_query(query)) is not None
             ):
-                third = second_columns(query, q3, self.dense.third)
                 stage = deep
-                raw = stage.scores(np.concatenate([sig.features, extra, third], axis=1))
+                if len(self.docs) > DEEP_POOL_FROM:
+                    # the best tools overall (the confidence weighs the best allowed one against
+                    # them) and the best ones this client may call
+                    pool_rows = _best_rows(raw, DEEP_POOL)
+                    if mask is not None:
+                        pool_rows = np.union1d(pool_rows, _best_rows(scores, DEEP_POOL))
+                    third = second_columns(query, q3, self.dense.third, pool_rows)
+                    raw = np.full(len(self.docs), -np.inf, dtype=np.float32)
+                    raw[pool_rows] = stage.scores(
+                        np.concatenate([sig.features[pool_rows], extra[pool_rows], third], axis=1)
+                    )
+                else:
+                    third = second_columns(query, q3, self.dense.third)
+                    raw = stage.scores(np.concatenate([sig.features, extra, third], axis=1))
                 scores = np.where(mask, raw, -np.inf) if mask is not None else raw
         pool = min(max(top_k, CANDIDATE_POOL), len(self.docs))
         top = np.argpartition(-scores, pool - 1)[:pool]
@@ -262,6 +279,12 @@ class DiscoveryIndex:
                 )
             )
         return hits
+
+
+def _best_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the `k` highest finite scores."""
+    rows = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
+    return rows[np.isfinite(scores[rows])]
 
 
 def description_key(doc: ToolDoc) -> str:
