@@ -13,7 +13,7 @@ recent one when several are in flight, since stdio carries no correlation for th
 
 The connection's parts live beside it: `state` (State, Capabilities, Listener), `routing`
 (server->client traffic), `listening` (2026-07-28 change notifications), `listing` (what the
-server offers, every page of it), `read_stream`
+server offers, every page of it), `readiness` (waiting for it to be ready), `read_stream`
 (noticing the transport's end) and `errors`; their public names are re-exported here.
 """
 
@@ -40,6 +40,7 @@ from magictunnel.upstream.errors import _describe
 from magictunnel.upstream.listening import ChangeListening
 from magictunnel.upstream.listing import Listing
 from magictunnel.upstream.read_stream import _Watched
+from magictunnel.upstream.readiness import Readiness
 from magictunnel.upstream.routing import WIRE_ID_BASE, ClientRouting, _py_level
 from magictunnel.upstream.state import Capabilities, Listener, State
 from magictunnel.upstream.transports import ProcessInfo, open_transport
@@ -84,7 +85,7 @@ HOUSEKEEPING = frozenset(
 )
 
 
-class UpstreamConnection(ClientRouting, ChangeListening, Listing):
+class UpstreamConnection(Readiness, ClientRouting, ChangeListening, Listing):
     def __init__(
         self, spec: ServerSpec, listener: Listener, base_dir: str | None = None, default_timeout: float = 30.0
     ) -> None:
@@ -109,7 +110,6 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
         self.malformed = 0
         self._session: ClientSession | None = None
         self._ready = anyio.Event()
-        # set (then replaced) each time an attempt settles: it became ready, or it ended
         self._settled = anyio.Event()
         self._stop = anyio.Event()
         self._wake = anyio.Event()
@@ -227,39 +227,6 @@ class UpstreamConnection(ClientRouting, ChangeListening, Listing):
             self._scope.cancel()
             with anyio.move_on_after(5):
                 await self._done.wait()
-
-    async def wait_ready(self, timeout: float) -> bool:
-        with anyio.move_on_after(timeout):
-            await self._ready.wait()
-        return self.ready
-
-    async def wait_settled(self, timeout: float) -> bool:
-        """Wait until the current connection attempt is ready or has failed (not for the
-        restarts after it), at most `timeout` seconds; whether it is ready."""
-        if self.ready:
-            return True
-        settled = self._settled
-        with anyio.move_on_after(timeout):
-            await settled.wait()
-        return self.ready
-
-    async def wait_started(self, timeout: float) -> bool:
-        """Wait until it is ready, or has failed for good (no restart left), at most `timeout`
-        seconds; whether it is ready."""
-        with anyio.move_on_after(timeout):
-            while not self.ready and self.state is not State.FAILED:
-                await self.wait_settled(timeout)
-        return self.ready
-
-    def _not_ready(self) -> None:
-        """A fresh ready event once the connection is down, but only if the current one was
-        set: whoever waits on an unset one (a call during a restart) is woken when it is ready."""
-        if self._ready.is_set():
-            self._ready = anyio.Event()
-
-    def _settle(self) -> None:
-        self._settled.set()
-        self._settled = anyio.Event()
 
     async def _connect_and_serve(self) -> None:
         self.state = State.STARTING if self.restarts == 0 else State.RESTARTING
