@@ -171,6 +171,8 @@ def test_without_its_helper_stage_three_stays_out(tmp_path: Path, caplog: pytest
     hits = engine.search("send a message to bob@example.com", top_k=1)
     assert hits and hits[0].doc.name == "send_email"
     assert broken.query_vector("anything") is None  # no vector, no wait: stage two's order stands
+    broken.remember_query("cached", np.ones(768, dtype=np.float32))
+    assert broken.query_vector("cached") is None  # ranked as without the helper, cached or not
 
 
 def test_the_shipped_model_has_stage_three_and_round_trips() -> None:

@@ -115,13 +115,16 @@ class QueryVectorCache:
         once it comes; if the helper fails it or takes longer than `timeout` seconds, `fallback`
         answers instead, and `instead` says how in the log), or None when the helper is not
         running: it is started then, in the background (again after a failure, once its back-off
-        has passed)."""
-        cached = self.cached_query(text)
-        if cached is not None:
-            return lambda: cached
+        has passed). That holds for a request whose vector is cached too, so that a ranking never
+        depends on what happens to be cached (with the helper, stage two ranks every request and
+        stage three the unsure ones; without it, stage two only the unsure ones and stage three
+        none)."""
         if not helper.ready:
             helper.start()
             return None
+        cached = self.cached_query(text)
+        if cached is not None:
+            return lambda: cached
         future = helper.submit(text)
         if future is None:
             return None

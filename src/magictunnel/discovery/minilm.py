@@ -195,16 +195,11 @@ class MiniLmEmbedder(QueryVectorCache):
         """Start encoding one request in the helper process and return how to wait for its
         vector (encoded here instead if the helper fails it), or None when the helper is not
         running (it is started then, if it never was, or again after a failure and its back-off),
-        so that the caller ranks as it would without it: also for a request whose vector is
-        cached, since with the helper stage two ranks every request, without it only unsure ones."""
-        helper = self.helper
-        if helper is None:
-            return None
-        if not helper.ready:
-            helper.start()
+        so that the caller ranks as it would without it (`ask_helper`)."""
+        if self.helper is None:
             return None
         return self.ask_helper(  # type: ignore[return-value]
-            helper, text, REQUEST_TIMEOUT, self.encode_query, "encoding it here"
+            self.helper, text, REQUEST_TIMEOUT, self.encode_query, "encoding it here"
         )
 
     def close(self) -> None:
