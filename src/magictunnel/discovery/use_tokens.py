@@ -60,7 +60,6 @@ class TokenRows:
         specials = [t for t in (sp._bos_id, sp._eos_id, sp._unk_id) if 0 <= t < vocab]
         likely = [int(t) for t in np.argsort(-scores, kind="stable") if int(t) not in specials]
         self._common = np.array(specials + likely[: max(common - len(specials), 0)], dtype=np.int64)
-        self._recent_capacity = recent
         self._rows = np.empty((len(self._common) + recent, self._width), dtype=np.float16)
         for start in range(0, len(self._common), _BATCH):
             ids = self._common[start : start + _BATCH]
