@@ -58,6 +58,16 @@ def test_helper_vectors_match_the_numpy_encoder(minilm: MiniLmEmbedder) -> None:
         assert minilm.cached_query(text) is vec  # a reply is remembered like any query vector
 
 
+@pytest.mark.parametrize("tokens", [1, 2, 14, 40])
+def test_attention_written_out_equals_pytorchs(tokens: int) -> None:
+    torch = pytest.importorskip("torch")
+    q, k, v = (torch.randn(12, tokens, 32, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    want = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+    got = minilm_torch.attend(torch, q, k, v)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, atol=1e-5)
+
+
 def test_torch_kernels_are_measured_and_only_agreeing_ones_chosen() -> None:
     import torch
 

@@ -77,6 +77,18 @@ DENSE = ("attention.self.qkv", "attention.output.dense", "intermediate.dense", "
 Linear = Callable[[Any], Any]
 
 
+def attend(torch: Any, q: Any, k: Any, v: Any) -> Any:
+    """Scaled dot-product attention over one request's few tokens ((heads, n, d) each), as
+    `scaled_dot_product_attention` computes it. Written out because PyTorch's CPU path for a
+    handful of tokens is twice as slow here (72 against 36 us a layer for 14 tokens on an AMD EPYC;
+    its softmax over rows of a few scores alone takes 41 us, this one 13)."""
+    scores = torch.matmul(q, k.transpose(-1, -2))
+    scores *= q.shape[-1] ** -0.5
+    scores = scores.sub_(scores.amax(-1, keepdim=True)).exp_()
+    scores /= scores.sum(-1, keepdim=True)
+    return torch.matmul(scores, v)
+
+
 def watching(torch: Any, products: dict[str, Linear], ranges: dict[str, Any]) -> dict[str, Linear]:
     """The products, each recording into `ranges` the largest |input| of each channel it sees."""
 
@@ -251,7 +263,6 @@ class TorchBert:
         d = self.hidden // h
         shape = (self.hidden,)
         norm = torch.nn.functional.layer_norm
-        attention = torch.nn.functional.scaled_dot_product_attention
         with torch.inference_mode():
             x = (
                 w["embeddings.word_embeddings.weight"][torch.tensor(ids, dtype=torch.long)]
@@ -263,7 +274,7 @@ class TorchBert:
                 p = f"encoder.layer.{i}."
                 # attention on a handful of tokens: float32 is faster there than bfloat16
                 qkv = dense[f"{p}attention.self.qkv"](x).float().view(n, 3, h, d).permute(1, 2, 0, 3)
-                context = attention(qkv[0], qkv[1], qkv[2])  # one fused kernel
+                context = attend(torch, qkv[0], qkv[1], qkv[2])
                 context = context.transpose(0, 1).reshape(n, self.hidden).to(x.dtype)
                 x = norm(
                     dense[f"{p}attention.output.dense"](context) + x,
