@@ -6,7 +6,7 @@ written out (checked against the reference implementation in tests/discovery/tes
 that its dense products can run as 8-bit integer products: a request is a handful of tokens, and
 for those the time goes into reading the weights (340 MB in float32, 85 MB in 8 bits: about 55 ms
 against 11 ms here). The 8-bit products smooth each product's activation range into its weights
-first (SmoothQuant, as the MiniLM helper does: minilm_torch.py), measured at load on the same
+first (SmoothQuant, as the MiniLM helper does: calibration.py), measured at load on the same
 calibration texts; without it MPNet's 8-bit vectors agree with float32 at cosine 0.61, with it at
 0.996. The variant is chosen at load: 8-bit when it agrees with float32 on a probe text at least
 `INT8_AGREEMENT`, else float32. Every text (tool descriptions at index build and requests) is
@@ -24,12 +24,14 @@ import logging
 import math
 import mmap
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from magictunnel.discovery.minilm_torch import CALIBRATION, Linear, smoothed_int8, watching
+from magictunnel.discovery.calibration import CALIBRATION, SMOOTHING
 
 log = logging.getLogger("magictunnel.discovery")
 
@@ -42,6 +44,43 @@ INT8_AGREEMENT = 0.99
 ENGINE_SPEEDUP = 1.1
 DENSE = ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o")
 FFN = ("intermediate.dense", "output.dense")
+
+
+Linear = Callable[[Any], Any]
+
+
+def watching(torch: Any, products: dict[str, Linear], ranges: dict[str, Any]) -> dict[str, Linear]:
+    """The products, each recording into `ranges` the largest |input| of each channel it sees."""
+
+    def watch(name: str, product: Linear) -> Linear:
+        def run(x: Any) -> Any:
+            seen = x.abs().amax(dim=0)
+            ranges[name] = torch.maximum(ranges[name], seen) if name in ranges else seen
+            return product(x)
+
+        return run
+
+    return {name: watch(name, product) for name, product in products.items()}
+
+
+def smoothed_int8(torch: Any, weight: Any, bias: Any, activation_range: Any) -> Linear:
+    """x @ weight.T + bias with 8-bit weights (one scale per output row) and requests quantised per
+    product, the activations' range first smoothed into the weights (calibration.py): per input
+    channel j, s_j = max|x_j|^SMOOTHING / max|W_j|^(1 - SMOOTHING), and the product takes x / s
+    against W * s. `activation_range`: max |x_j| per input channel over calibration texts."""
+    smooth = (
+        activation_range.clamp_min(1e-5) ** SMOOTHING
+        / weight.abs().amax(dim=0).clamp_min(1e-5) ** (1.0 - SMOOTHING)
+    ).clamp_min(1e-5)
+    weight = weight * smooth  # (out, in) scaled per input channel
+    inverse = 1.0 / smooth
+    scales = (weight.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
+    zeros = torch.zeros(len(scales), dtype=torch.long)
+    ops = torch.ops.quantized
+    with warnings.catch_warnings():  # deprecated in PyTorch; this variant drops out once it goes
+        warnings.simplefilter("ignore")
+        packed = ops.linear_prepack(torch.quantize_per_channel(weight, scales, zeros, 0, torch.qint8), bias)
+    return lambda x: ops.linear_dynamic(x * inverse, packed, False)
 
 
 def fastest_int8_engine(torch: Any, weight: Any, rows: int = 16) -> str:
