@@ -27,13 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from magictunnel.discovery.calibration import SMOOTHING
+from magictunnel.discovery.onnx_graph import F32, INT64, MS, Graph, product, session, unit
 
 log = logging.getLogger("magictunnel.discovery")
 
 INT8_AGREEMENT = 0.995  # the 8-bit graph's vector of the probe against float32's, at least
 PROBE_IDS = [101, 2424, 1996, 4633, 1999, 3000, 1998, 4604, 2009, 2000, 2033, 102]  # a short sentence
-MS = "com.microsoft"  # ONNX Runtime's own operators (fused attention, layer norm, GELU, 8-bit products)
 QKV, OUT, INNER, FFN_OUT = (
     "attention.self.qkv",
     "attention.output.dense",
@@ -62,45 +61,6 @@ def activation_ranges(bert: Any, id_lists: list[list[int]]) -> dict[str, np.ndar
     return ranges
 
 
-class _Graph:
-    """Builds the encoder's ONNX graph node by node; weights become initializers."""
-
-    def __init__(self) -> None:
-        from onnx import numpy_helper
-
-        self._tensor = numpy_helper.from_array
-        self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
-
-    def weight(self, name: str, value: np.ndarray) -> str:
-        self.initializers.append(self._tensor(np.ascontiguousarray(value), name))
-        return name
-
-    def op(self, kind: str, inputs: list[str], output: str, domain: str = "", **attributes: Any) -> str:
-        from onnx import helper
-
-        self.nodes.append(helper.make_node(kind, inputs, [output], domain=domain, **attributes))
-        return output
-
-    def split(self, value: str, parts: list[str], sizes: str) -> None:
-        from onnx import helper
-
-        self.nodes.append(helper.make_node("Split", [value, sizes], parts, axis=2))
-
-    def model(self, hidden: int) -> bytes:
-        from onnx import TensorProto, helper
-
-        graph = helper.make_graph(
-            self.nodes,
-            "minilm",
-            [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, "tokens"])],
-            [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [1, hidden])],
-            self.initializers,
-        )
-        opsets = [helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
-        return bytes(helper.make_model(graph, opset_imports=opsets).SerializeToString())
-
-
 def build_model(
     w: dict[str, np.ndarray],
     layers: int,
@@ -112,31 +72,13 @@ def build_model(
     """The serialized ONNX model of the encoder with weights `w` (minilm._Bert's: dense weights as
     (in, out), query/key/value fused as `qkv`): token ids (1, n) in, the mean of the last layer's
     token vectors (1, hidden) out. With `ranges` (`activation_ranges`), the 8-bit graph."""
-    g = _Graph()
-    f32 = np.float32
+    g = Graph()
+    f32 = F32
 
-    def product(x: str, name: str, tag: str, bias: bool = True) -> str:
+    def dense(x: str, name: str, tag: str, bias: bool = True) -> str:
         """x @ W (+ its bias, unless a fused operator after it adds that)."""
-        weight = w[f"{name}.weight"].astype(f32)
-        if ranges is None:
-            out = g.op("MatMul", [x, g.weight(f"{tag}.w", weight)], f"{tag}.mm")
-            return (
-                g.op("Add", [out, g.weight(f"{tag}.b", w[f"{name}.bias"].astype(f32))], tag) if bias else out
-            )
-        smooth = np.maximum(
-            np.maximum(ranges[name], 1e-5) ** SMOOTHING
-            / np.maximum(np.abs(weight).max(axis=1), 1e-5) ** (1.0 - SMOOTHING),
-            1e-5,
-        ).astype(f32)
-        weight = weight * smooth[:, None]  # (in, out), scaled per input channel
-        scales = np.maximum(np.abs(weight).max(axis=0) / 127.0, 1e-12).astype(f32)
-        quantised = np.clip(np.round(weight / scales), -127, 127).astype(np.int8)
-        x = g.op("Mul", [x, g.weight(f"{tag}.smooth", (1.0 / smooth).astype(f32))], f"{tag}.x")
-        inputs = [x, g.weight(f"{tag}.q", quantised), g.weight(f"{tag}.scale", scales)]
-        inputs.append(g.weight(f"{tag}.zero", np.zeros(len(scales), np.int8)))
-        if bias:
-            inputs.append(g.weight(f"{tag}.b", w[f"{name}.bias"].astype(f32)))
-        return g.op("DynamicQuantizeMatMul", inputs, tag, domain=MS)
+        b = w[f"{name}.bias"] if bias else None
+        return product(g, x, w[f"{name}.weight"], b, None if ranges is None else ranges[name], tag)
 
     def add_norm(x: str, residual: str, name: str, bias: str, tag: str) -> str:
         gamma = g.weight(f"{tag}.gamma", w[f"{name}.weight"].astype(f32))
@@ -167,13 +109,13 @@ def build_model(
             qkv = [g.weight(f"{t}.qkv.w", w[f"{p}{QKV}.weight"]), g.weight(f"{t}.qkv.b", w[f"{p}{QKV}.bias"])]
             context = g.op("Attention", [x, *qkv], f"{t}.context", domain=MS, num_heads=heads)
         else:  # the product in 8 bits, then the attention on its three parts
-            qkv_out = product(x, f"{p}{QKV}", f"{t}.qkv")
+            qkv_out = dense(x, f"{p}{QKV}", f"{t}.qkv")
             parts = [f"{t}.q", f"{t}.k", f"{t}.v"]
-            g.split(qkv_out, parts, "qkv.sizes")
+            g.ops("Split", [qkv_out, "qkv.sizes"], parts, axis=2)
             context = g.op("MultiHeadAttention", parts, f"{t}.context", domain=MS, num_heads=heads)
         out_bias = g.weight(f"{t}.out.bias", w[f"{p}{OUT}.bias"].astype(f32))
         attended = add_norm(
-            product(context, f"{p}{OUT}", f"{t}.out", bias=False),
+            dense(context, f"{p}{OUT}", f"{t}.out", bias=False),
             x,
             f"{p}attention.output.LayerNorm",
             out_bias,
@@ -182,33 +124,21 @@ def build_model(
         inner_bias = g.weight(f"{t}.inner.bias", w[f"{p}{INNER}.bias"].astype(f32))
         inner = g.op(
             "FastGelu",
-            [product(attended, f"{p}{INNER}", f"{t}.inner", bias=False), inner_bias],
+            [dense(attended, f"{p}{INNER}", f"{t}.inner", bias=False), inner_bias],
             f"{t}.gelu",
             domain=MS,
         )
         ffn_bias = g.weight(f"{t}.ffn.bias", w[f"{p}{FFN_OUT}.bias"].astype(f32))
         x = add_norm(
-            product(inner, f"{p}{FFN_OUT}", f"{t}.ffn", bias=False),
+            dense(inner, f"{p}{FFN_OUT}", f"{t}.ffn", bias=False),
             attended,
             f"{p}output.LayerNorm",
             ffn_bias,
             f"{t}.norm2",
         )
     g.op("ReduceMean", [x], "pooled", axes=[1], keepdims=0)
-    return g.model(hidden)
-
-
-def session(model: bytes) -> Any:
-    """An ONNX Runtime session for one request at a time: one thread, all graph optimisations."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # one short request: more threads only wait on each other
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only (it notes unused initializers as warnings)
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    g.output("pooled", [1, hidden])
+    return g.model("minilm", [("ids", INT64, [1, "tokens"])])
 
 
 class OnnxBert:
@@ -232,5 +162,4 @@ class OnnxBert:
             self.agreements["float32"] = float(self.encode_ids(PROBE_IDS) @ reference)
 
     def encode_ids(self, ids: list[int]) -> np.ndarray:
-        pooled = self._session.run(None, {"ids": np.asarray([ids], dtype=np.int64)})[0][0]
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-9)).astype(np.float32)
+        return unit(self._session.run(None, {"ids": np.asarray([ids], dtype=np.int64)})[0][0])
