@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -214,3 +215,65 @@ def test_config_chooses_how_stage_two_runs(
         assert second is None
     else:
         assert isinstance(second, MiniLmEmbedder) and (second.helper is not None) is helper
+
+
+# a helper whose loading takes far longer than any test: it only ends if something ends it
+SLOW_HELPER = [
+    sys.executable,
+    "-c",
+    "import time; from magictunnel.discovery.encoder_process import serve_helper; "
+    "serve_helper(lambda: (time.sleep(600), None))",
+]
+
+
+def _gone(pid: int, within: float = 20.0) -> bool:
+    """Whether process `pid` has ended (or is a zombie nobody waits for) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_loading_helper_ends_with_its_parent(tmp_path: Path) -> None:
+    """A helper reads no input while it loads, so it cannot see its parent's end of stdin close;
+    it must still end when the parent goes (a short-lived CLI run, a killed gateway), instead of
+    loading on for seconds on a core the next process needs."""
+    parent = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, time; from magictunnel.discovery.encoder_process import EncoderProcess; "
+            f"e = EncoderProcess({SLOW_HELPER!r}, 4, 'slow'); e.start(); "
+            "exec('while e.pid is None: time.sleep(0.01)'); "
+            "print(e.pid, flush=True); os._exit(0)",  # no clean-up: as if killed
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    helper = int(parent.stdout.split()[0])
+    try:
+        assert _gone(helper), "the helper went on loading after its parent ended"
+    finally:
+        if not _gone(helper, within=0):
+            os.kill(helper, signal.SIGKILL)
+
+
+def test_closing_a_helper_that_is_still_loading_ends_it() -> None:
+    slow = EncoderProcess(SLOW_HELPER, 4, "slow")
+    slow.start()
+    deadline = time.monotonic() + 30
+    while slow.pid is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pid = slow.pid
+    assert pid is not None and slow.state == "starting"
+    slow.close()
+    assert slow.state == "idle" and slow.pid is None
+    assert _gone(pid)

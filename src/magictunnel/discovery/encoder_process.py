@@ -37,6 +37,8 @@ HEADER = struct.Struct(">cI")
 START_TIMEOUT = 120.0  # importing PyTorch and loading weights on a slow disk
 RESTART_AFTER = 30.0  # seconds after a failure before the next start; doubles per failure
 RESTART_MAX = 600.0
+PARENT_ENV = "MAGICTUNNEL_HELPER_PARENT"  # the starting process's pid, for the helper
+PARENT_POLL = 0.1  # seconds between checks, while a helper loads, that its parent still runs
 
 
 class HelperUnavailable(RuntimeError):
@@ -117,12 +119,19 @@ class EncoderProcess:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env={**os.environ, "OMP_NUM_THREADS": "1"},
+                env={**os.environ, "OMP_NUM_THREADS": "1", PARENT_ENV: str(os.getpid())},
             )
         except OSError as exc:
             self._fail(f"cannot start: {exc}")
             return
-        self._proc = proc
+        with self._lock:
+            closed = self.state != "starting"  # closed while the process was being created
+            if not closed:
+                self._proc = proc
+        if closed:
+            proc.kill()
+            proc.wait()
+            return
         assert proc.stdout is not None
         timer = threading.Timer(START_TIMEOUT, proc.kill)
         timer.start()
@@ -217,12 +226,15 @@ class EncoderProcess:
         """Stop the helper; a later `start` may run a new one."""
         with self._lock:
             proc, self._proc = self._proc, None
+            starting = self.state == "starting"
             self.state = "idle"  # also tells a start still under way to give up
         if proc is None:
             return
         try:
             if proc.stdin is not None:
-                proc.stdin.close()  # the helper exits at end of input
+                proc.stdin.close()  # the helper exits at end of input, once it reads it:
+            if starting:  # while loading it does not, and seconds of loading would be wasted
+                proc.kill()
             proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             proc.kill()
@@ -240,11 +252,17 @@ def serve_helper(load: Callable[[], tuple[Callable[[str], np.ndarray], dict[str,
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     inp = sys.stdin.buffer
+    loaded = threading.Event()
+    # the parent's pid as it says (it may be gone already, and we adopted, before we look)
+    parent = int(os.environ.get(PARENT_ENV, "") or os.getppid())
+    threading.Thread(target=_exit_with_parent, args=(parent, loaded), daemon=True).start()
     try:
         encode, ready = load()
     except Exception as exc:  # reported to the parent, which then encodes in-process or without it
         write_frame(out, b"E", f"{type(exc).__name__}: {exc}".encode())
         return 1
+    finally:
+        loaded.set()
     write_frame(out, b"R", json.dumps(ready).encode())
     while (frame := read_frame(inp)) is not None:
         try:
@@ -254,3 +272,11 @@ def serve_helper(load: Callable[[], tuple[Callable[[str], np.ndarray], dict[str,
         except Exception as exc:  # one bad request must not end the helper
             write_frame(out, b"E", f"{type(exc).__name__}: {exc}".encode())
     return 0
+
+
+def _exit_with_parent(parent: int, loaded: threading.Event) -> None:
+    """While the helper loads (seconds of work, during which it reads no input and so would not
+    see its parent go), end it as soon as the parent process is gone."""
+    while not loaded.wait(PARENT_POLL):
+        if os.getppid() != parent:
+            os._exit(0)
