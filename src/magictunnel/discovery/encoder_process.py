@@ -1,9 +1,13 @@
 """A sentence encoder in a helper process, so that it runs truly beside the ranking code.
 
 Stage two's model (MiniLM) encodes each request while stage one ranks. In one process the two
-fight over the GIL: PyTorch takes it back between every one of its ~150 small operations, and
+fight over the GIL: PyTorch took it back between every one of its ~150 small operations, and
 stage one's Python and numpy work holds it in between, so "in parallel" came out slower than one
-after the other. A helper process has its own interpreter. Requests and replies travel as small
+after the other. ONNX Runtime, which the MiniLM helper now runs, releases it for its one call per
+request, yet on a thread of the gateway the fast path was still slower than with the helper (p50
+at 527 tools 5.6-6.4 against 4.9-5.3 ms, two runs each): the GIL still goes back and forth around
+the call, and numpy's work in the gateway competes for the caches. A helper process has its own
+interpreter. Requests and replies travel as small
 frames over its stdin and stdout (a round trip costs ~20 µs here), in order, so several
 requests may be in flight; a reader thread hands each reply to its waiting future.
 

@@ -60,7 +60,7 @@ def model_dir() -> Path:
 
 def is_dense_weight(key: str, value: np.ndarray) -> bool:
     """A dense layer's weight matrix (stored (out, in) in the checkpoint; the numpy encoder keeps it
-    (in, out), as ONNX's MatMul wants it too; PyTorch's products want (out, in))."""
+    (in, out), as numpy's and ONNX's products take it)."""
     return value.ndim == 2 and key.endswith(".weight") and not key.startswith("embeddings.")
 
 
