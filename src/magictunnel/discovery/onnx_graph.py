@@ -16,7 +16,7 @@ import numpy as np
 
 from magictunnel.discovery.calibration import SMOOTHING
 
-MS = "com.microsoft"  # ONNX Runtime's own operators (fused attention, layer norm, GELU, 8-bit products)
+MS = "com.microsoft"  # ONNX Runtime's own operators (fused attention, GELU, 8-bit products)
 F32 = np.float32
 INT64 = 7  # onnx.TensorProto.INT64, without importing onnx here
 
