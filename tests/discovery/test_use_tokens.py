@@ -45,8 +45,10 @@ def package_vectors(use: UseEmbedder, texts: list[str]) -> np.ndarray:
     return use.encode(texts)
 
 
-def test_rows_give_the_package_vector(use: UseEmbedder) -> None:
-    rows = TokenRows(use._load()._model, common=512, recent=64)
+@pytest.mark.parametrize("onnx", [True, False])
+def test_rows_give_the_package_vector(use: UseEmbedder, onnx: bool) -> None:
+    rows = TokenRows(use._load()._model, common=512, recent=64, onnx=onnx)
+    assert (rows._tail is not None) is onnx
     want = package_vectors(use, TEXTS)
     got = np.stack([rows.encode(t) for t in TEXTS])
     assert got.dtype == np.float32
@@ -91,3 +93,27 @@ def test_a_package_laid_out_differently_falls_back(use: UseEmbedder, monkeypatch
     # and a path whose vectors disagree with the package's is not used either
     monkeypatch.setattr(use_tokens, "AGREEMENT", 1.5)
     assert request_path(use._load()) is None
+
+
+def test_the_tail_on_onnx_runtime_equals_numpys(use: UseEmbedder) -> None:
+    rows = TokenRows(use._load()._model, common=512, recent=64)
+    assert rows._tail is not None  # the default install has ONNX Runtime
+    b = rows.b
+    for text in TEXTS:
+        ids = b.sp.encode(text, out_type=int, add_bos=True, add_eos=True)
+        table, emb = rows.rows(ids), use_tokens._embeddings(b, np.asarray(ids, dtype=np.int64))
+        want, got = rows.tail(table, emb), rows._tail.run(table, emb)
+        assert got.shape == want.shape == (1, 512)
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_without_the_onnx_tail_numpy_runs_it(use: UseEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from magictunnel.discovery import use_onnx
+
+    def broken(backend: object) -> None:
+        raise RuntimeError("no kernels")
+
+    monkeypatch.setattr(use_onnx, "Tail", broken)
+    rows = TokenRows(use._load()._model, common=64, recent=8)
+    assert rows._tail is None
+    assert float(rows.encode(TEXTS[0]) @ package_vectors(use, TEXTS[:1])[0]) > 0.99999
