@@ -73,7 +73,6 @@ def build_model(
     (in, out), query/key/value fused as `qkv`): token ids (1, n) in, the mean of the last layer's
     token vectors (1, hidden) out. With `ranges` (`activation_ranges`), the 8-bit graph."""
     g = Graph()
-    f32 = F32
 
     def dense(x: str, name: str, tag: str, bias: bool = True) -> str:
         """x @ W (+ its bias, unless a fused operator after it adds that)."""
@@ -81,8 +80,8 @@ def build_model(
         return product(g, x, w[f"{name}.weight"], b, None if ranges is None else ranges[name], tag)
 
     def add_norm(x: str, residual: str, name: str, bias: str, tag: str) -> str:
-        gamma = g.weight(f"{tag}.gamma", w[f"{name}.weight"].astype(f32))
-        beta = g.weight(f"{tag}.beta", w[f"{name}.bias"].astype(f32))
+        gamma = g.weight(f"{tag}.gamma", w[f"{name}.weight"].astype(F32))
+        beta = g.weight(f"{tag}.beta", w[f"{name}.bias"].astype(F32))
         # written as two additions and a layer norm: ONNX Runtime's fused SkipLayerNormalization
         # takes longer here (1.60 against 1.33 ms a request for the whole 8-bit graph, 15 tokens)
         x = g.op("Add", [g.op("Add", [x, bias], f"{tag}.biased"), residual], f"{tag}.sum")
@@ -91,20 +90,20 @@ def build_model(
     g.weight("zero", np.array([0], np.int64))
     g.weight("qkv.sizes", np.array([hidden] * 3, np.int64))
     words = g.op(
-        "Gather", [g.weight("words", w["embeddings.word_embeddings.weight"].astype(f32)), "ids"], "e.w"
+        "Gather", [g.weight("words", w["embeddings.word_embeddings.weight"].astype(F32)), "ids"], "e.w"
     )
     n = g.op("Shape", ["ids"], "e.n", start=1, end=2)
     places = g.op(
         "Slice",
-        [g.weight("places", w["embeddings.position_embeddings.weight"].astype(f32)), "zero", n],
+        [g.weight("places", w["embeddings.position_embeddings.weight"].astype(F32)), "zero", n],
         "e.p",
     )
     x = g.op("Add", [words, places], "e.wp")
     x = g.op(
-        "Add", [x, g.weight("segment", w["embeddings.token_type_embeddings.weight"][0].astype(f32))], "e.s"
+        "Add", [x, g.weight("segment", w["embeddings.token_type_embeddings.weight"][0].astype(F32))], "e.s"
     )
-    gamma = g.weight("e.gamma", w["embeddings.LayerNorm.weight"].astype(f32))
-    beta = g.weight("e.beta", w["embeddings.LayerNorm.bias"].astype(f32))
+    gamma = g.weight("e.gamma", w["embeddings.LayerNorm.weight"].astype(F32))
+    beta = g.weight("e.beta", w["embeddings.LayerNorm.bias"].astype(F32))
     x = g.op("LayerNormalization", [x, gamma, beta], "e", axis=-1, epsilon=eps)
     for i in range(layers):
         p, t = f"encoder.layer.{i}.", f"l{i}"
@@ -116,7 +115,7 @@ def build_model(
             parts = [f"{t}.q", f"{t}.k", f"{t}.v"]
             g.ops("Split", [qkv_out, "qkv.sizes"], parts, axis=2)
             context = g.op("MultiHeadAttention", parts, f"{t}.context", domain=MS, num_heads=heads)
-        out_bias = g.weight(f"{t}.out.bias", w[f"{p}{OUT}.bias"].astype(f32))
+        out_bias = g.weight(f"{t}.out.bias", w[f"{p}{OUT}.bias"].astype(F32))
         attended = add_norm(
             dense(context, f"{p}{OUT}", f"{t}.out", bias=False),
             x,
@@ -124,14 +123,14 @@ def build_model(
             out_bias,
             f"{t}.norm1",
         )
-        inner_bias = g.weight(f"{t}.inner.bias", w[f"{p}{INNER}.bias"].astype(f32))
+        inner_bias = g.weight(f"{t}.inner.bias", w[f"{p}{INNER}.bias"].astype(F32))
         inner = g.op(
             "FastGelu",
             [dense(attended, f"{p}{INNER}", f"{t}.inner", bias=False), inner_bias],
             f"{t}.gelu",
             domain=MS,
         )
-        ffn_bias = g.weight(f"{t}.ffn.bias", w[f"{p}{FFN_OUT}.bias"].astype(f32))
+        ffn_bias = g.weight(f"{t}.ffn.bias", w[f"{p}{FFN_OUT}.bias"].astype(F32))
         x = add_norm(
             dense(inner, f"{p}{FFN_OUT}", f"{t}.ffn", bias=False),
             attended,

@@ -34,9 +34,9 @@ def _shifted(g: Graph, x: str, shift: int, tag: str) -> str:
         [x, g.weight(f"{tag}.start", np.array([start])), g.weight(f"{tag}.end", np.array([end])), "axis0"],
         f"{tag}.part",
     )
-    pads = (
-        [0, 0, shift, 0] if shift > 0 else [-shift, 0, 0, 0]
-    )  # (rows before, cols before, rows after, cols after)
+    # (rows before, columns before, rows after, columns after); a request has at least 3 tokens
+    # (begin, end and one piece), more than the largest shift (2), so the rows come out n again
+    pads = [0, 0, shift, 0] if shift > 0 else [-shift, 0, 0, 0]
     return g.op("Pad", [part, g.weight(f"{tag}.pads", np.array(pads))], tag)
 
 
