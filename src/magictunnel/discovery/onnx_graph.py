@@ -18,7 +18,7 @@ from magictunnel.discovery.calibration import SMOOTHING
 
 MS = "com.microsoft"  # ONNX Runtime's own operators (fused attention, GELU, 8-bit products)
 F32 = np.float32
-INT64 = 7  # onnx.TensorProto.INT64, without importing onnx here
+FLOAT, INT64 = 1, 7  # onnx.TensorProto's element types, without importing onnx here
 
 
 class Graph:

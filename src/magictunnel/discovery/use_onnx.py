@@ -16,12 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from magictunnel.discovery.onnx_graph import F32, Graph, session
-
-DIM = 256  # each convolution's width
-EMB = 512  # the token embeddings' width
-ORDERS = ((2, 0), (3, 1), (5, 2))  # (window, tokens on the left): the package's three branches
-FLOAT = 1  # onnx.TensorProto.FLOAT
+from magictunnel.discovery.onnx_graph import F32, FLOAT, Graph, session
+from magictunnel.discovery.use_tokens import DIM, EMB, ORDERS, WIDTH
 
 
 def _shifted(g: Graph, x: str, shift: int, tag: str) -> str:
@@ -91,9 +87,7 @@ def build_model(b: Any) -> bytes:
     y2 = g.op("Relu", [matmul(y1, b.d2, "d2")], "y2")
     g.op("Tanh", [g.op("Add", [matmul(y1, b.p3, "p3"), matmul(y2, b.d3, "d3")], "z.sum")], "z")
     g.output("z", [1, EMB])
-    return g.model(
-        "use_tail", [("rows", FLOAT, ["tokens", 3 * DIM + 10 * DIM]), ("emb", FLOAT, ["tokens", EMB])]
-    )
+    return g.model("use_tail", [("rows", FLOAT, ["tokens", WIDTH]), ("emb", FLOAT, ["tokens", EMB])])
 
 
 class Tail:

@@ -46,9 +46,10 @@ RECENT = 2048  # rows of other pieces, least recently used dropped (14 MB at mos
 AGREEMENT = 0.9999  # the request path is used only if it gives the package's vector on PROBE
 PROBE = "warm up: find the weather in Paris"
 _BATCH = 1024  # tokens per product when rows are computed
-_EMB = 512  # the token embeddings' width
-_DIM = 256  # each convolution's width
-_ORDERS = ((2, 0), (3, 1), (5, 2))  # (window, tokens on the left): the package's three branches
+EMB = 512  # the token embeddings' width
+DIM = 256  # each convolution's width
+ORDERS = ((2, 0), (3, 1), (5, 2))  # (window, tokens on the left): the package's three branches
+WIDTH = len(ORDERS) * DIM + sum(n for n, _ in ORDERS) * DIM  # a row: projected vector + slice products
 
 
 class TokenRows:
@@ -58,12 +59,11 @@ class TokenRows:
         """`onnx`: run each request's tail on ONNX Runtime (use_onnx.py) rather than numpy."""
         self.b = backend
         self._tail = _onnx_tail(backend) if onnx else None
-        self._width = 3 * _DIM + sum(n for n, _ in _ORDERS) * _DIM  # projected vector + slice products
         # per order, the first convolution's weights as (256, window * 256): a token's product
         # with each window position's slice, side by side
         self._slices = [
-            np.concatenate([w[j * _DIM : (j + 1) * _DIM] for j in range(n)], axis=1)
-            for (n, _), w in zip(_ORDERS, backend.w1, strict=True)
+            np.concatenate([w[j * DIM : (j + 1) * DIM] for j in range(n)], axis=1)
+            for (n, _), w in zip(ORDERS, backend.w1, strict=True)
         ]
         sp = backend.sp
         scores = np.asarray(sp._scores, dtype=np.float32)
@@ -73,17 +73,13 @@ class TokenRows:
         specials = [t for t in (sp._bos_id, sp._eos_id, sp._unk_id) if 0 <= t < vocab]
         likely = [int(t) for t in np.argsort(-scores, kind="stable") if int(t) not in specials]
         self._common = np.array(specials + likely[: max(common - len(specials), 0)], dtype=np.int64)
-        self._rows = np.empty((len(self._common) + recent, self._width), dtype=np.float16)
+        self._rows = np.empty((len(self._common) + recent, WIDTH), dtype=np.float16)
         for start in range(0, len(self._common), _BATCH):
             ids = self._common[start : start + _BATCH]
             self._rows[start : start + len(ids)] = self._compute(ids)
         self._slot[self._common] = np.arange(len(self._common))
         self._recent: OrderedDict[int, int] = OrderedDict()  # token id -> row, oldest first
         self._free = list(range(len(self._rows) - 1, len(self._common) - 1, -1))
-
-    @property
-    def nbytes(self) -> int:
-        return int(self._rows.nbytes + self._slot.nbytes)
 
     def forget_recent(self) -> None:
         """Drop the rows of recently seen pieces (keeping the common ones)."""
@@ -102,7 +98,7 @@ class TokenRows:
         _layernorm(x, b.ln_g_all, b.ln_b_all, b.eps)
         out = [x]
         for i, slices in enumerate(self._slices):
-            out.append(x[:, i * _DIM : (i + 1) * _DIM] @ slices)
+            out.append(x[:, i * DIM : (i + 1) * DIM] @ slices)
         return np.concatenate(out, axis=1)
 
     def rows(self, ids: list[int]) -> np.ndarray:
@@ -150,19 +146,19 @@ class TokenRows:
         in numpy (use_onnx.py runs the same on ONNX Runtime)."""
         b = self.b
         n = len(rows)
-        x = rows[:, : 3 * _DIM]
-        products = rows[:, 3 * _DIM :]
-        feats = np.empty((n, _EMB + len(_ORDERS) * _DIM), dtype=np.float32)
-        feats[:, :_EMB] = emb
+        x = rows[:, : 3 * DIM]
+        products = rows[:, 3 * DIM :]
+        feats = np.empty((n, EMB + len(ORDERS) * DIM), dtype=np.float32)
+        feats[:, :EMB] = emb
         # window positions t - left .. t - left + n - 1, the zero row (n) outside the request
-        buf = np.zeros((n + 1, _DIM), dtype=np.float32)
+        buf = np.zeros((n + 1, DIM), dtype=np.float32)
         column = 0
-        for i, (order, left) in enumerate(_ORDERS):
-            xs = x[:, i * _DIM : (i + 1) * _DIM]
+        for i, (order, left) in enumerate(ORDERS):
+            xs = x[:, i * DIM : (i + 1) * DIM]
             h = np.tile(b.b1[i], (n, 1))
             for j in range(order):
                 shift = j - left
-                part = products[:, (column + j) * _DIM : (column + j + 1) * _DIM]
+                part = products[:, (column + j) * DIM : (column + j + 1) * DIM]
                 if shift >= 0:
                     h[: n - shift] += part[shift:]
                 else:
@@ -173,12 +169,12 @@ class TokenRows:
             buf[:n] = h
             window = np.arange(n)[:, None] + np.arange(-left, order - left)[None, :]
             window = np.where((window >= 0) & (window < n), window, n)
-            c2 = buf[window].reshape(n, order * _DIM) @ b.w2[i]
+            c2 = buf[window].reshape(n, order * DIM) @ b.w2[i]
             c2 += b.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
-            off = _EMB + i * _DIM
-            feats[:, off : off + _DIM] = c2
+            off = EMB + i * DIM
+            feats[:, off : off + DIM] = c2
         _layernorm(feats, b.ln_g, b.ln_b, b.eps)
         mean = feats.sum(axis=0, keepdims=True) @ b.cnn_W
         mean += n * b.cnn_b
