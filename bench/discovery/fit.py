@@ -59,6 +59,7 @@ from magictunnel.discovery.ranker import (
     lead,
     logit,
 )
+from magictunnel.discovery.reading import read_request
 
 HERE = Path(__file__).resolve().parent
 MODEL_PATH = HERE.parents[1] / "src" / "magictunnel" / "discovery" / MODEL_FILE
@@ -96,8 +97,9 @@ def signals_for(
                 sys.exit(f"{path}: query {q.id}: expected tool {pair[0]}/{pair[1]} is not in the catalog")
             y[keys[pair]] = True
         assert index.dense.second is not None and index.dense.third is not None
-        extra = second_columns(q.query, second.encode_query(q.query), index.dense.second)
-        deep = second_columns(q.query, third.encode_query(q.query), index.dense.third)
+        english = read_request(q.query).english  # as the gateway's index.search gives them
+        extra = second_columns(q.query, second.encode_query(english), index.dense.second)
+        deep = second_columns(q.query, third.encode_query(english), index.dense.third)
         feats.append(np.concatenate([sig.features, extra, deep], axis=1))
         labels.append(y)
         cov.append(sig.coverage)

@@ -31,6 +31,7 @@ from magictunnel.discovery.embeddings import (
 from magictunnel.discovery.index import DiscoveryIndex, Hit, description_key
 from magictunnel.discovery.minilm import MiniLmEmbedder
 from magictunnel.discovery.mpnet import MpnetEmbedder
+from magictunnel.discovery.reading import read_request
 
 #: from this many tools, the second model encodes each request alongside stage one even when it
 #: has no helper process (numpy, on a thread; with the helper it always does), and the third
@@ -210,11 +211,12 @@ class DiscoveryEngine:
         # (where stage one takes long and often asks for stage two) on a thread even without
         # it. Otherwise stage two runs only for requests stage one is unsure about.
         pending: Callable[[], Any] | None = None
+        english = read_request(query).english  # what the English-only later models read
         if second is not None and index.dense.second is not None and index.model.full is not None:
             start = getattr(second, "start_query", None)
-            pending = start(query) if start is not None else None
+            pending = start(english) if start is not None else None
             if pending is None and len(index) >= SPECULATE_FROM:
-                future = self._speculate.submit(_query_vector, second, query)
+                future = self._speculate.submit(_query_vector, second, english)
                 pending = future.result
         ahead = pending is not None
         if pending is not None:
@@ -222,7 +224,7 @@ class DiscoveryEngine:
             second_query = lambda _text: wait()  # noqa: E731
         elif second is not None:
             second_query = lambda text: _query_vector(second, text)  # noqa: E731
-        third_query = self._third_query(index, query)  # before stage one's own encoding
+        third_query = self._third_query(index, english)  # before stage one's own encoding
         with blas_single_thread():
             vector = _query_vector(self.embedder, query)
             hits = index.search(

@@ -29,6 +29,7 @@ from magictunnel.discovery.features import (
 from magictunnel.discovery.intents import IntentTable
 from magictunnel.discovery.lexical import LexicalIndex
 from magictunnel.discovery.ranker import RankerModel, default_model, evidence, lead
+from magictunnel.discovery.reading import read_request
 from magictunnel.discovery.slots import SlotTable
 
 CANDIDATE_POOL = 50
@@ -178,7 +179,10 @@ class DiscoveryIndex:
         return len(self.docs)
 
     def signals(self, query: str, query_vector: np.ndarray) -> Signals:
-        return compute(query, query_vector, self.dense, self.lexical, self.names, self.slots, self.intents)
+        """Stage one's signals. The lexical side (and the value slots and actions) also reads a
+        French, German or Spanish request's English reading (reading.py)."""
+        text = read_request(query).lexical
+        return compute(text, query_vector, self.dense, self.lexical, self.names, self.slots, self.intents)
 
     def search(
         self,
@@ -192,9 +196,12 @@ class DiscoveryIndex:
     ) -> list[Hit]:
         """Rank with stage one; when it is unsure and `second_query` (the second model's query
         encoder) is given, re-rank with stage two. `second_always`: the second model's vector is
-        being computed anyway (see engine.py), so stage two ranks every request."""
+        being computed anyway (see engine.py), so stage two ranks every request. The second and
+        third models read English only: they are given the request's English reading when it has
+        one (reading.py)."""
         if not self.docs:
             return []
+        english = read_request(query).english
         sig = self.signals(query, query_vector)
         mask: np.ndarray | None = None
         if allowed is not None:
@@ -211,7 +218,7 @@ class DiscoveryIndex:
             and self.dense.second is not None
             and (second_always or lead(scores) < self.model.escalate_below)
         ):
-            extra = second_columns(query, second_query(query), self.dense.second)
+            extra = second_columns(query, second_query(english), self.dense.second)
             stage = full
             raw = stage.scores(np.concatenate([sig.features, extra], axis=1))
             scores = np.where(mask, raw, -np.inf) if mask is not None else raw
@@ -221,7 +228,7 @@ class DiscoveryIndex:
                 and third_query is not None
                 and self.dense.third is not None
                 and lead(scores) < self.model.deep_below
-                and (q3 := third_query(query)) is not None
+                and (q3 := third_query(english)) is not None
             ):
                 stage = deep
                 if len(self.docs) > DEEP_POOL_FROM:
