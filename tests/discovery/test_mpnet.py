@@ -26,7 +26,7 @@ from magictunnel.discovery.encoder_process import EncoderProcess
 from magictunnel.discovery.engine import DiscoveryEngine
 from magictunnel.discovery.features import DEEP_FEATURES
 from magictunnel.discovery.mpnet import MpnetEmbedder
-from magictunnel.discovery.mpnet_torch import TorchMpnet
+from magictunnel.discovery.mpnet_torch import TorchMpnet, has_amx_int8
 from magictunnel.discovery.ranker import Linear, ModelError, RankerModel, Stage, default_model
 
 TEXT = {"type": "object", "properties": {"text": {"type": "string"}}}
@@ -94,8 +94,9 @@ def test_encoder_matches_the_reference_implementation(encoder: TorchMpnet) -> No
         expected = (pooled / pooled.norm()).numpy()
         assert float(encoder.encode(text) @ expected) > 0.985, text  # 8-bit products: 0.996 typical
     assert encoder.variant in ("int8", "float32") and encoder.agreement > 0.99
-    # the faster engine for 8-bit products here, set for the products built after it
-    assert encoder.engine in torch.backends.quantized.supported_engines
+    # the engine for 8-bit products is the CPU's (oneDNN with AMX, else FBGEMM), never a timing's
+    supported = torch.backends.quantized.supported_engines
+    assert encoder.engine == ("onednn" if has_amx_int8() and "onednn" in supported else "fbgemm")
     assert torch.backends.quantized.engine == encoder.engine
     reset, recover, cake = (
         encoder.encode(t) for t in ("reset my password", "recover a lost password", "bake a cake")
@@ -306,3 +307,12 @@ def test_config_turns_stage_three_on_and_off(tmp_path: Path, section: dict[str, 
     status = service.status()
     assert status["third_stage"] in (("building", "ready") if on else ("off",))
     assert ("third_helper" in status) is on
+
+
+def test_amx_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f amx_bf16 amx_int8 amx_tile\n")
+    assert has_amx_int8(str(cpuinfo))
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_vnni\n")
+    assert not has_amx_int8(str(cpuinfo))
+    assert not has_amx_int8(str(tmp_path / "missing"))
