@@ -27,7 +27,7 @@ _MARKERS = {
     "de": "der die das und mit für von ist mir mich ich nicht ein eine einen auf zu wie was welche "
     "den dem des im zum zur bitte alle meine mein",
     "fr": "le la les des du et avec pour dans sur moi mon ma mes je est une un que quel quelle où qui "
-    "pas ce cette au aux l' d' j' qu'",
+    "pas ce cette au aux",
     "es": "el la los las del y con para en por mi mis es una un qué que cuál dónde está al lo hay este esta",
 }
 MARKERS: dict[str, frozenset[str]] = {
