@@ -45,7 +45,7 @@ def test_a_request_is_read_word_by_word_in_english(text: str, lang: str, reading
     assert language(text) == lang
     assert english_reading(text) == reading
     read = read_request(text)
-    assert read.translated and read.english == reading
+    assert read.original == text and read.english == reading
     assert read.lexical == f"{text} {reading}"  # the lexical index reads both
 
 
@@ -65,8 +65,7 @@ def test_a_request_is_read_word_by_word_in_english(text: str, lang: str, reading
 def test_english_and_other_requests_are_left_alone(text: str) -> None:
     assert english_reading(text) is None
     read = read_request(text)
-    assert not read.translated
-    assert read.english == read.lexical == text
+    assert read.original == read.english == read.lexical == text
 
 
 def test_where_and_or_are_told_apart_by_their_accent() -> None:

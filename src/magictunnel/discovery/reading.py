@@ -47,10 +47,6 @@ class RequestText:
     english: str  # the word-by-word English reading, or the original when there is none
     lexical: str  # what the lexical index reads: the original, plus the English reading if any
 
-    @property
-    def translated(self) -> bool:
-        return self.english != self.original
-
 
 def _fold(word: str) -> str:
     """Without accents: 'résumé' -> 'resume' (people type them or not)."""
