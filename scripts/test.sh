@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
-  # The MiniLM helper needs only PyTorch's CPU kernels. Where a CPU build is offered (a local
-  # wheel directory, say), take it: ~3 GB less on disk and ~290 MB less in the helper than the
-  # default CUDA build. Otherwise the model's package pulls in the default build as usual.
+  # PyTorch comes in with the MiniLM model's package (through sentence-transformers); no helper
+  # imports it at run time, the tests' reference implementations do. Where a CPU build is offered
+  # (a local wheel directory, say), take it: ~3 GB less on disk than the default CUDA build.
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0+cpu" 2>/dev/null ||
     echo "no CPU build of PyTorch offered here; the default build comes with the model's package"
 fi

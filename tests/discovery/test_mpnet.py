@@ -10,7 +10,6 @@ import logging
 import shutil
 import sys
 import zipfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from magictunnel.discovery.encoder_process import EncoderProcess
 from magictunnel.discovery.engine import DiscoveryEngine
 from magictunnel.discovery.features import DEEP_FEATURES
 from magictunnel.discovery.mpnet import MpnetEmbedder
-from magictunnel.discovery.mpnet_torch import TorchMpnet, has_amx_int8
+from magictunnel.discovery.mpnet_onnx import OnnxMpnet, Reference, relative_buckets
 from magictunnel.discovery.ranker import Linear, ModelError, RankerModel, Stage, default_model
 
 TEXT = {"type": "object", "properties": {"text": {"type": "string"}}}
@@ -67,47 +66,45 @@ def test_model_files_are_extracted_once_and_checked(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Iterator[TorchMpnet]:
-    """Built on one thread, as the helper builds it: the 8-bit products' smoothing is measured at
-    load, and another thread count rounds those measurements (and so the vectors) a little
-    differently (cosine 0.998)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield TorchMpnet(mpnet_files.model_dir())
-    finally:
-        torch.set_num_threads(threads)
+def encoder() -> OnnxMpnet:
+    return OnnxMpnet(mpnet_files.model_dir())
 
 
-def test_encoder_matches_the_reference_implementation(encoder: TorchMpnet) -> None:
+def test_encoder_matches_the_reference_implementation(encoder: OnnxMpnet) -> None:
     import torch
     from transformers import AutoModel
 
     reference = AutoModel.from_pretrained(str(mpnet_files.model_dir())).eval()
+    exact = Reference(encoder.weights)
     texts = ["find the latest stock price for apple", "帮我查一下明天北京到上海的高铁票", "ok"]
     for text in texts:
         ids = encoder.tokenizer.encode(text).ids
         with torch.inference_mode():
             pooled = reference(input_ids=torch.tensor([ids])).last_hidden_state[0].mean(dim=0)
         expected = (pooled / pooled.norm()).numpy()
-        assert float(encoder.encode(text) @ expected) > 0.985, text  # 8-bit products: 0.996 typical
-    assert encoder.variant in ("int8", "float32") and encoder.agreement > 0.99
-    # the engine for 8-bit products is the CPU's (oneDNN with AMX, else FBGEMM), never a timing's
-    supported = torch.backends.quantized.supported_engines
-    assert encoder.engine == ("onednn" if has_amx_int8() and "onednn" in supported else "fbgemm")
-    assert torch.backends.quantized.engine == encoder.engine
+        assert float(exact.encode_ids(ids) @ expected) > 0.99999, text  # the float32 pass in numpy
+        assert float(encoder.encode(text) @ expected) > 0.985, text  # 8-bit products: 0.993 typical
+    assert encoder.variant == "int8" and encoder.agreement > 0.99
     reset, recover, cake = (
         encoder.encode(t) for t in ("reset my password", "recover a lost password", "bake a cake")
     )
     assert float(reset @ recover) > float(reset @ cake) + 0.3
 
 
-def test_helper_process_gives_the_same_vectors(encoder: TorchMpnet) -> None:
+def test_relative_position_buckets_match_the_reference() -> None:
+    import torch
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+    n = 200  # past MAX_DISTANCE's log-scaled buckets
+    position = torch.arange(n)
+    expected = MPNetEncoder.relative_position_bucket(position[None, :] - position[:, None])
+    assert np.array_equal(relative_buckets(n), expected.numpy())
+
+
+def test_helper_process_gives_the_same_vectors(encoder: OnnxMpnet) -> None:
     embedder = MpnetEmbedder()
     embedder.warm()
-    assert embedder.helper.ready and embedder.helper.detail == f"{encoder.variant} ({encoder.engine})"
+    assert embedder.helper.ready and embedder.helper.detail == encoder.variant
     vector = embedder.query_vector("open pull requests")
     assert vector is not None and float(vector @ encoder.encode("open pull requests")) > 0.9999
     batch = embedder.encode(["a", "open pull requests", "b"])
@@ -307,12 +304,3 @@ def test_config_turns_stage_three_on_and_off(tmp_path: Path, section: dict[str, 
     status = service.status()
     assert status["third_stage"] in (("building", "ready") if on else ("off",))
     assert ("third_helper" in status) is on
-
-
-def test_amx_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f amx_bf16 amx_int8 amx_tile\n")
-    assert has_amx_int8(str(cpuinfo))
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_vnni\n")
-    assert not has_amx_int8(str(cpuinfo))
-    assert not has_amx_int8(str(tmp_path / "missing"))

@@ -6,7 +6,7 @@ quantises a request's activations with one scale per product loses the others' p
 s_j = max|x_j|^SMOOTHING / max|W_j|^(1 - SMOOTHING), with the activation maxima max|x_j| measured
 at load on `CALIBRATION` (short requests and tool descriptions in several languages); the product
 takes x / s against W * s, the same in exact arithmetic. The MiniLM helper (minilm_onnx.py) and
-the MPNet helper (mpnet_torch.py) both do this.
+the MPNet helper (mpnet_onnx.py) both do this.
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ class DiscoveryEngine:
         third_embedder: MpnetEmbedder | Literal["auto"] | None = "auto",
     ) -> None:
         """`second_embedder`, `third_embedder`: the models of the second and third ranking
-        stages; "auto" uses all-MiniLM-L6-v2 and all-mpnet-base-v2 when their packages (and, for
-        the third, PyTorch) are installed and the first model is the default one."""
+        stages; "auto" uses all-MiniLM-L6-v2 and all-mpnet-base-v2 when their packages are
+        installed and the first model is the default one."""
         if second_embedder == "auto":
             second_embedder = MiniLmEmbedder() if embedder is None and MiniLmEmbedder.available() else None
         if third_embedder == "auto":

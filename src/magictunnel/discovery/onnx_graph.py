@@ -96,8 +96,9 @@ def product(
     return g.op("DynamicQuantizeMatMul", inputs, tag, domain=MS)
 
 
-def session(model: bytes) -> Any:
-    """An ONNX Runtime session for one request at a time: one thread, all graph optimisations."""
+def session(model: bytes, disabled: tuple[str, ...] = ()) -> Any:
+    """An ONNX Runtime session for one request at a time: one thread, all graph optimisations but
+    the `disabled` ones (ONNX Runtime's names of its graph transformers)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -106,7 +107,9 @@ def session(model: bytes) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only (it notes unused initializers as warnings)
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        model, options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled) or None
+    )
 
 
 def unit(pooled: np.ndarray) -> np.ndarray:
