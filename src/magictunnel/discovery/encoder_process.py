@@ -35,6 +35,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from magictunnel.core.heap import release_freed_heap
+
 log = logging.getLogger("magictunnel.discovery")
 
 HEADER = struct.Struct(">cI")
@@ -267,6 +269,7 @@ def serve_helper(load: Callable[[], tuple[Callable[[str], np.ndarray], dict[str,
         return 1
     finally:
         loaded.set()
+    release_freed_heap()
     write_frame(out, b"R", json.dumps(ready).encode())
     while (frame := read_frame(inp)) is not None:
         try:
