@@ -19,7 +19,7 @@ import pytest
 
 from magictunnel.discovery import engine as engine_module
 from magictunnel.discovery import index as index_module
-from magictunnel.discovery import mpnet_files
+from magictunnel.discovery import mpnet_files, mpnet_onnx
 from magictunnel.discovery.documents import make_doc
 from magictunnel.discovery.encoder_process import EncoderProcess
 from magictunnel.discovery.engine import DiscoveryEngine
@@ -89,6 +89,14 @@ def test_encoder_matches_the_reference_implementation(encoder: OnnxMpnet) -> Non
         encoder.encode(t) for t in ("reset my password", "recover a lost password", "bake a cake")
     )
     assert float(reset @ recover) > float(reset @ cake) + 0.3
+
+
+def test_float32_serves_when_the_8bit_graph_disagrees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mpnet_onnx, "INT8_AGREEMENT", 2.0)  # no 8-bit graph can reach it
+    encoder = OnnxMpnet(mpnet_files.model_dir())
+    assert encoder.variant == "float32" and 0.99 < encoder.agreement < 2.0
+    ids = encoder.tokenizer.encode("红烧肉怎么做").ids
+    assert float(encoder.encode_ids(ids) @ Reference(encoder.weights).encode_ids(ids)) >= 0.99999
 
 
 def test_relative_position_buckets_match_the_reference() -> None:
