@@ -133,11 +133,11 @@ class SmartDiscoveryConfig(_OpenSection):
     results_cache_ttl: float = Field(default=300.0, ge=0.0)
     # re-rank with a second dense model (all-MiniLM-L6-v2, ~150 MB of memory in the gateway)
     second_stage: bool = True
-    # encode requests for it in a helper process on ONNX Runtime (~260 MB), so every request gets
+    # encode requests for it in a helper process on ONNX Runtime (~210 MB), so every request gets
     # stage two; false: only requests stage one is unsure about, encoded in the gateway with numpy
     second_stage_helper: bool = True
     # a third stage for requests stage two is unsure about: all-mpnet-base-v2 in its own helper
-    # process (ONNX Runtime; ~440 MB of memory, ~8 ms per request it ranks, 440 MB of model files
+    # process (ONNX Runtime; ~280-440 MB of memory, ~8 ms per request it ranks, 440 MB of model files
     # extracted once into ~/.cache/magictunnel/models); needs the second stage
     third_stage: bool = True
     max_candidates: int = Field(default=5, ge=1, le=50)
