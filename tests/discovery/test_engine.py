@@ -112,6 +112,32 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path) -> None:
     assert engine.build(DOCS).stats.computed == sum(2 + len(d.sentence_texts()) for d in DOCS)  # type: ignore[union-attr]
 
 
+class RebuiltEmbedder:
+    """The real embedder under a new model id that supersedes an earlier one."""
+
+    model_id = "use-rebuilt"
+    dim = EMBEDDER.dim
+    replaces = (EMBEDDER.model_id,)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return EMBEDDER.encode(texts)
+
+
+def test_a_superseded_models_cache_files_go_once_the_new_cache_is_written(tmp_path: Path) -> None:
+    old = EmbeddingCache(EMBEDDER, tmp_path)
+    old.embed(["weather forecast"])
+    old.save()
+    old_files = sorted(p.name for p in tmp_path.iterdir())
+    assert old_files == ["use-multilingual-v3.keys.json", "use-multilingual-v3.npy"]
+    new = EmbeddingCache(RebuiltEmbedder(), tmp_path)
+    assert len(new) == 0  # the old vectors are not read as the new model's
+    assert sorted(p.name for p in tmp_path.iterdir()) == old_files  # nothing goes before a save
+    new.embed(["weather forecast"])
+    new.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["use-rebuilt.keys.json", "use-rebuilt.npy"]
+    assert len(EmbeddingCache(RebuiltEmbedder(), tmp_path)) == 1
+
+
 class GatedEmbedder:
     """The real embedder, except that document batches wait for a gate (to hold a rebuild open)."""
 

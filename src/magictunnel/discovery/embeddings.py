@@ -198,7 +198,9 @@ class EmbeddingCache:
     """Vectors by content hash, in memory and (when given a directory) on disk.
 
     On disk: `<dir>/<model_id>.npy` (float32 matrix) and `<dir>/<model_id>.keys.json` (row hashes),
-    both replaced atomically, so a crash never leaves a half-written cache.
+    both replaced atomically, so a crash never leaves a half-written cache. An embedder whose
+    `replaces` names earlier model ids (an earlier build of the same model, whose vectors round
+    differently) has their files removed once its own cache is written.
     """
 
     def __init__(self, embedder: Embedder, directory: Path | None = None) -> None:
@@ -214,8 +216,11 @@ class EmbeddingCache:
 
     @property
     def _paths(self) -> tuple[Path, Path]:
+        return self._paths_of(self.embedder.model_id)
+
+    def _paths_of(self, model_id: str) -> tuple[Path, Path]:
         assert self.directory is not None
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.embedder.model_id)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
         return self.directory / f"{safe}.npy", self.directory / f"{safe}.keys.json"
 
     def _load(self) -> None:
@@ -293,3 +298,6 @@ class EmbeddingCache:
         tmp_keys.write_text(json.dumps(keys))
         os.replace(tmp_matrix, matrix_path)
         os.replace(tmp_keys, keys_path)
+        for old in getattr(self.embedder, "replaces", ()):
+            for path in self._paths_of(old):
+                path.unlink(missing_ok=True)

@@ -48,9 +48,10 @@ def shared_helper() -> EncoderProcess:
 
 
 class MpnetEmbedder(QueryVectorCache):
-    # the vectors of its 8-bit graph on ONNX Runtime (cached vectors of the earlier PyTorch
-    # helper, "all-mpnet-base-v2", round differently and are not reused)
+    # the vectors of its 8-bit graph on ONNX Runtime; the earlier PyTorch helper's cached vectors
+    # round differently: not reused, and their file goes once this model's cache is written
     model_id = "all-mpnet-base-v2-ort"
+    replaces = ("all-mpnet-base-v2",)
     dim = 768
 
     def __init__(self) -> None:
