@@ -136,6 +136,13 @@ def test_a_superseded_models_cache_files_go_once_the_new_cache_is_written(tmp_pa
     new.save()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["use-rebuilt.keys.json", "use-rebuilt.npy"]
     assert len(EmbeddingCache(RebuiltEmbedder(), tmp_path)) == 1
+    # an old cache that reappears beside a saved new one goes at the next save, new vectors or not
+    old.embed(["rain tomorrow"])
+    old.save()
+    unchanged = EmbeddingCache(RebuiltEmbedder(), tmp_path)
+    unchanged.embed(["weather forecast"])  # cached already: nothing to write
+    unchanged.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["use-rebuilt.keys.json", "use-rebuilt.npy"]
 
 
 class GatedEmbedder:

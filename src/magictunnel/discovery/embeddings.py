@@ -278,7 +278,11 @@ class EmbeddingCache:
 
     def save(self, keep: set[str] | None = None) -> None:
         """Persist; `keep` (text hashes) drops vectors no longer used by any tool."""
-        if self.directory is None or not self._dirty:
+        if self.directory is None:
+            return
+        if not self._dirty:
+            if self._paths[0].exists():
+                self._drop_replaced()
             return
         with self._lock:
             if keep is not None:
@@ -298,6 +302,10 @@ class EmbeddingCache:
         tmp_keys.write_text(json.dumps(keys))
         os.replace(tmp_matrix, matrix_path)
         os.replace(tmp_keys, keys_path)
+        self._drop_replaced()
+
+    def _drop_replaced(self) -> None:
+        """Remove the files of the caches this model's replaces (its own is on disk by now)."""
         for old in getattr(self.embedder, "replaces", ()):
             for path in self._paths_of(old):
                 path.unlink(missing_ok=True)
