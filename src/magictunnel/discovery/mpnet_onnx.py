@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from magictunnel.discovery.calibration import CALIBRATION
-from magictunnel.discovery.onnx_graph import F32, FLOAT, MS, Graph, product, session, unit
+from magictunnel.discovery.onnx_graph import F32, FLOAT, MS, Graph, layer_norm, product, session, unit
 
 log = logging.getLogger("magictunnel.discovery")
 
@@ -56,7 +56,7 @@ def mapped_arrays(path: Path) -> tuple[np.memmap, dict[str, np.ndarray]]:
         if name == "__metadata__":
             continue
         if info["dtype"] not in ("F32", "I64"):
-            raise ValueError(f"{path.name}: {name} is {info['dtype']}, expected F32")
+            raise ValueError(f"{path.name}: {name} is {info['dtype']}, expected F32 or I64")
         start, end = (8 + size + int(o) for o in info["data_offsets"])
         dtype = np.float32 if info["dtype"] == "F32" else np.int64
         arrays[name] = data[start:end].view(dtype).reshape(info["shape"])
@@ -87,12 +87,6 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return sign * (1.0 - poly * np.exp(-a * a))
 
 
-def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
-
-
 class Weights:
     """The model's configuration, tokenizer and memory-mapped weights, with the dense products as
     (in, out) matrices (query, key and value side by side)."""
@@ -112,13 +106,18 @@ class Weights:
         table = self.w["encoder.relative_attention_bias.weight"]  # (BUCKETS, heads)
         self.bias = np.ascontiguousarray(table[relative_buckets(MAX_TOKENS)].transpose(2, 0, 1))
 
-    def product(self, layer: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    def parts(self, layer: int, name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The product's (in, out) weight and bias, as views of the file: three for QKV."""
         p = f"encoder.layer.{layer}."
-        if name == QKV:
-            parts = [f"{p}attention.attn.{c}" for c in "qkv"]
-            weight = np.concatenate([self.w[f"{n}.weight"] for n in parts]).T
-            return weight, np.concatenate([self.w[f"{n}.bias"] for n in parts])
-        return self.w[f"{p}{name}.weight"].T, self.w[f"{p}{name}.bias"]
+        names = [f"{p}attention.attn.{c}" for c in "qkv"] if name == QKV else [f"{p}{name}"]
+        return [(self.w[f"{n}.weight"].T, self.w[f"{n}.bias"]) for n in names]
+
+    def product(self, layer: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The product's (in, out) weight and bias, QKV's three side by side (a copy)."""
+        parts = self.parts(layer, name)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([wt for wt, _ in parts], axis=1), np.concatenate([b for _, b in parts])
 
     def embed(self, ids: list[int]) -> np.ndarray:
         """(1, n, hidden): each token's word embedding plus its position's (positions count from
@@ -149,10 +148,9 @@ class Reference:
                 key = f"{layer}.{name}"
                 seen = np.abs(x).max(axis=0)
                 ranges[key] = np.maximum(ranges[key], seen) if key in ranges else seen
-            weight, bias = m.product(layer, name)
-            return x @ weight + bias
+            return np.concatenate([x @ weight + bias for weight, bias in m.parts(layer, name)], axis=1)
 
-        x = _layer_norm(
+        x = layer_norm(
             m.embed(ids)[0], w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], m.eps
         )
         bias = m.bias[:, :n, :n]
@@ -164,11 +162,11 @@ class Reference:
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ v).transpose(1, 0, 2).reshape(n, m.hidden)
             norm1 = (w[f"{p}attention.LayerNorm.weight"], w[f"{p}attention.LayerNorm.bias"], m.eps)
-            x = _layer_norm(dense(context, i, OUT) + x, *norm1)
+            x = layer_norm(dense(context, i, OUT) + x, *norm1)
             inner = dense(x, i, INNER)
             inner = 0.5 * inner * (1.0 + _erf(inner / math.sqrt(2.0)))
             norm2 = (w[f"{p}output.LayerNorm.weight"], w[f"{p}output.LayerNorm.bias"], m.eps)
-            x = _layer_norm(dense(inner, i, FFN_OUT) + x, *norm2)
+            x = layer_norm(dense(inner, i, FFN_OUT) + x, *norm2)
         return unit(x.mean(axis=0))
 
     def activation_ranges(self, id_lists: list[list[int]]) -> dict[str, np.ndarray]:
@@ -220,7 +218,7 @@ def build_model(m: Weights, ranges: dict[str, np.ndarray] | None = None) -> byte
             f"{p}attention.LayerNorm",
             f"{t}.n1",
         )
-        inner_bias = g.weight(f"{t}.inner.bias", np.asarray(m.product(i, INNER)[1], F32))
+        inner_bias = g.weight(f"{t}.inner.bias", np.asarray(m.parts(i, INNER)[0][1], F32))
         inner = g.op(
             "BiasGelu", [dense(x, i, INNER, f"{t}.inner", bias=False), inner_bias], f"{t}.gelu", domain=MS
         )

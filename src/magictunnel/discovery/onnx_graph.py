@@ -112,6 +112,13 @@ def session(model: bytes, disabled: tuple[str, ...] = ()) -> Any:
     )
 
 
+def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    """The encoders' layer norm over the last axis, in numpy (their float32 reference passes)."""
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
 def unit(pooled: np.ndarray) -> np.ndarray:
     """`pooled` scaled to unit length, as float32."""
     return (pooled / max(float(np.linalg.norm(pooled)), 1e-9)).astype(F32)
